@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! rules file ──► rules::Config ─┐
-//!                                ├─► plan::plan() ─► Plan ─► apply / diff / check
+//!                                ├─► plan::plan() ─► Plan ─► output (stream) / diff / check
 //! input bytes ─► stream::Stream ┘   (edits + Secrets)
 //! ```
 //!
@@ -14,12 +14,28 @@
 //! * [`yaml`] parses a document into a span-carrying tree, lazily: a document whose kind no rule
 //!   can touch (a 1 MB CRD) is never parsed past its `kind:`.
 //! * [`kinds`] is the one table of where each built-in kind keeps its pod spec.
+//! * [`rules`] loads and validates the rules file; [`selector`] matches resources.
 //! * [`plan`] matches rules against resources and produces a [`plan::Plan`]: text edits and
 //!   pull Secrets. Nothing is written while planning.
-//! * [`apply`] turns a plan into output text; [`diff`] renders the same plan as a redacted diff.
+//! * [`edit`] computes the minimal text edits; [`output`] applies a plan, [`diff`] shows it.
+//! * [`image`], [`secret`] and [`credentials`] are the registry-side domain: image references,
+//!   the `kubernetes.io/dockerconfigjson` payload, and where usernames and passwords come from.
 
 pub mod credentials;
+pub mod diff;
+pub mod edit;
+pub mod error;
 pub mod image;
+pub mod kinds;
+pub mod output;
+pub mod plan;
 pub mod rules;
 pub mod secret;
 pub mod selector;
+pub mod stream;
+pub mod yaml;
+
+pub use error::Error;
+pub use plan::{Options, Plan, plan};
+pub use rules::Config;
+pub use stream::Stream;

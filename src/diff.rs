@@ -1,0 +1,89 @@
+//! The unified diff of what helm-regcred changed, as a user reads it in a terminal or CI log.
+//!
+//! It is computed from [`crate::output::redacted_views`], never from the real output, so Secret
+//! data cannot reach it.
+
+use std::fmt::Write as _;
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::Plan;
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+/// A unified diff (3 lines of context) of `before` → `after`; empty when they are equal.
+pub fn unified(before: &str, after: &str, color: bool) -> String {
+    if before == after {
+        return String::new();
+    }
+    let diff = TextDiff::from_lines(before, after);
+    let mut out = String::new();
+    let (bold, reset) = if color { (BOLD, RESET) } else { ("", "") };
+    let _ = writeln!(out, "{bold}--- input{reset}\n{bold}+++ output{reset}");
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        let header = hunk.header().to_string();
+        if color {
+            let _ = writeln!(out, "{CYAN}{header}{RESET}");
+        } else {
+            let _ = writeln!(out, "{header}");
+        }
+        for change in hunk.iter_changes() {
+            let (sign, paint) = match change.tag() {
+                ChangeTag::Delete => ('-', RED),
+                ChangeTag::Insert => ('+', GREEN),
+                ChangeTag::Equal => (' ', ""),
+            };
+            let line = change.value();
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if color && !paint.is_empty() {
+                let _ = writeln!(out, "{paint}{sign}{line}{RESET}");
+            } else {
+                let _ = writeln!(out, "{sign}{line}");
+            }
+            if change.missing_newline() {
+                let _ = writeln!(out, "\\ No newline at end of file");
+            }
+        }
+    }
+    out
+}
+
+/// One line that says what the plan does, for logs.
+pub fn summary(plan: &Plan) -> String {
+    let changed = plan.changes.iter().filter(|c| !c.added.is_empty()).count();
+    let selected = plan.changes.len();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "helm-regcred: {} selected, {} changed, {} added",
+        plural(selected, "pod spec"),
+        changed,
+        plural(plan.secrets.len(), "pull Secret"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_texts_give_no_diff() {
+        assert_eq!(unified("a\n", "a\n", false), "");
+    }
+
+    #[test]
+    fn plain_diff() {
+        let d = unified("a\nb\n", "a\nx\nb\n", false);
+        assert_eq!(d, "--- input\n+++ output\n@@ -1,2 +1,3 @@\n a\n+x\n b\n");
+    }
+
+    #[test]
+    fn colored_diff_marks_lines() {
+        let d = unified("a\n", "a\nb\n", true);
+        assert!(d.contains(&format!("{GREEN}+b{RESET}")), "{d:?}");
+    }
+}
