@@ -1,0 +1,134 @@
+//! `post-render` and `render`: the engine as a filter from manifests to manifests.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use helm_regcred::error::InputError;
+use helm_regcred::{Config, Options, Stream, diff, output, plan};
+
+use super::ColorWhen;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The rules file.
+    #[arg(
+        short,
+        long,
+        env = "HELM_REGCRED_RULES",
+        default_value = "regcred.yaml"
+    )]
+    pub rules: PathBuf,
+    /// The release namespace: where documents without `metadata.namespace` land (Helm does not
+    /// tell a post-renderer).
+    #[arg(short, long, env = "HELM_REGCRED_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Print a unified diff of the changes on stderr (Secret data redacted).
+    #[arg(long)]
+    pub diff: bool,
+    /// Write the diff to this file too: Helm 3 hides a successful post-renderer's stderr.
+    #[arg(long, value_name = "PATH")]
+    pub diff_file: Option<PathBuf>,
+    /// Show what would change (with --diff) but write the manifests unchanged.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Colour the diff.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    // Rules first: a broken rules file fails before any input is read.
+    let config = Config::load(&args.rules)?;
+    let input = read_input(files)?;
+    let stream = Stream::parse(&input)?;
+    let options = Options {
+        namespace: args.namespace.clone(),
+    };
+    let plan = plan(&stream, &config, &options)?;
+
+    let rendered = if args.dry_run {
+        None
+    } else {
+        let env = |name: &str| std::env::var(name).ok();
+        let credentials = output::resolve_credentials(&plan, &config, &env)?;
+        Some(output::render(&stream, &plan, &config, &credentials))
+    };
+
+    for warning in &plan.warnings {
+        eprintln!("helm-regcred: warning: {warning}");
+    }
+    if args.diff || args.diff_file.is_some() {
+        let (before, after) = output::redacted_views(&stream, &plan, &config);
+        if let Some(path) = &args.diff_file {
+            let text = format!(
+                "{}\n{}",
+                diff::summary(&plan),
+                diff::unified(&before, &after, false)
+            );
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if args.diff {
+            eprintln!("{}", diff::summary(&plan));
+            eprint!(
+                "{}",
+                diff::unified(&before, &after, args.color.for_stderr())
+            );
+        }
+    }
+
+    // One write of the whole result: a failure above leaves stdout empty, never half a stream.
+    let out: &[u8] = match &rendered {
+        Some(text) => text.as_bytes(),
+        None => &input,
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(out).and_then(|()| stdout.flush()) {
+        // A reader that went away (`| head`) is not our failure.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e).context("cannot write to stdout");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stdin, or the files in order joined into one stream (so Secrets are emitted once).
+fn read_input(files: &[PathBuf]) -> anyhow::Result<Vec<u8>> {
+    if files.is_empty() {
+        return Ok(read(Path::new("-"))?);
+    }
+    let mut joined = Vec::new();
+    for file in files {
+        let bytes = read(file)?;
+        if !joined.is_empty() {
+            if !joined.ends_with(b"\n") {
+                joined.push(b'\n');
+            }
+            if !bytes.starts_with(b"---") {
+                joined.extend_from_slice(b"---\n");
+            }
+        }
+        joined.extend_from_slice(&bytes);
+    }
+    Ok(joined)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, InputError> {
+    let mut bytes = Vec::new();
+    let result = if path == Path::new("-") {
+        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
+    };
+    result.map_err(|source| InputError::Read {
+        what: if path == Path::new("-") {
+            "stdin".into()
+        } else {
+            path.display().to_string()
+        },
+        source,
+    })?;
+    Ok(bytes)
+}

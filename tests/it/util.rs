@@ -1,0 +1,103 @@
+//! Shared test helpers: where the corpus and the real tools are, and how to run the binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// `../shared/corpus` beside the checkout (or `$HELM_REGCRED_CORPUS`). Missing = failure: the
+/// corpus tests are the proof that real charts pass through unharmed.
+pub fn corpus() -> PathBuf {
+    let dir = std::env::var_os("HELM_REGCRED_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    assert!(
+        dir.join("postrender-helm3").is_dir(),
+        "corpus not found at {} (set HELM_REGCRED_CORPUS or run scripts/test)",
+        dir.display()
+    );
+    dir
+}
+
+/// The 16 post-renderer inputs: exactly what Helm 3 and Helm 4 send.
+pub fn postrender_inputs() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["postrender-helm3", "postrender-helm4"] {
+        let mut these: Vec<PathBuf> = std::fs::read_dir(corpus().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        these.sort();
+        files.extend(these);
+    }
+    assert_eq!(
+        files.len(),
+        16,
+        "expected 16 corpus inputs, found {files:?}"
+    );
+    files
+}
+
+/// A real tool installed by `scripts/tools`. Never skips: a missing tool is a failure, because a
+/// skipped integration test is how a broken integration ships.
+pub fn tool(var: &str, fallback: &str) -> PathBuf {
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(fallback));
+    assert!(
+        path.is_file(),
+        "{var} not found at {} — run scripts/tools (or scripts/test) to install the real tools",
+        path.display()
+    );
+    path
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_helm-regcred"))
+}
+
+/// A command for the binary with a scrubbed environment: no user rules, no colour surprises.
+pub fn regcred() -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.env_remove("HELM_REGCRED_RULES")
+        .env_remove("HELM_REGCRED_NAMESPACE")
+        .env_remove("NO_COLOR")
+        .env("REG_USER", "robot")
+        .env("REG_PASSWORD", TEST_PASSWORD);
+    cmd
+}
+
+/// A password no output may ever contain.
+pub const TEST_PASSWORD: &str = "s3cr3t-<&>\"\\-ünï";
+
+/// Run with `stdin` piped in; returns the output.
+pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn helm-regcred");
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// A temp dir holding a rules file with this text.
+pub fn rules_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("regcred.yaml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// Assert no output stream of `out` contains the test password in any common encoding.
+pub fn assert_no_password(out: &Output) {
+    for (name, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(!text.contains(TEST_PASSWORD), "password leaked on {name}");
+    }
+}
