@@ -25,6 +25,8 @@ pub struct Options {
     /// The release namespace. Helm tells a post-renderer neither release nor namespace; the
     /// `helm regcred` wrappers pass it in. Documents without `metadata.namespace` land there.
     pub namespace: Option<String>,
+    /// The release name, for templated names (`{{ release }}-pull`); same reason as above.
+    pub release: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -24,6 +24,9 @@ pub struct Args {
     /// tell a post-renderer).
     #[arg(short, long, env = "HELM_REGCRED_NAMESPACE")]
     pub namespace: Option<String>,
+    /// The release name (Helm does not tell a post-renderer); used by templated names.
+    #[arg(long, env = "HELM_REGCRED_RELEASE")]
+    pub release: Option<String>,
     /// Print a unified diff of the changes on stderr (Secret data redacted).
     #[arg(long)]
     pub diff: bool,
@@ -45,6 +48,7 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let stream = Stream::parse(&input)?;
     let options = Options {
         namespace: args.namespace.clone(),
+        release: args.release.clone(),
     };
     let plan = plan(&stream, &config, &options)?;
 
