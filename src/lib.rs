@@ -24,7 +24,9 @@
 pub mod credentials;
 pub mod diff;
 pub mod edit;
+pub mod embedded;
 pub mod error;
+pub mod fieldpath;
 pub mod image;
 pub mod kinds;
 pub mod output;

@@ -1,0 +1,29 @@
+//! `schema`: the JSON Schema of the rules file, for editors (`# yaml-language-server: $schema=`)
+//! and CI validation. The committed `regcred.schema.json` is this output (a test checks it).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use helm_regcred::Config;
+
+/// The schema as committed: pretty JSON with a final newline.
+pub fn text() -> String {
+    let mut text = serde_json::to_string_pretty(&Config::json_schema())
+        .expect("a JSON value always serializes");
+    text.push('\n');
+    text
+}
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text().as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
