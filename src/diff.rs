@@ -53,17 +53,37 @@ pub fn unified(before: &str, after: &str, color: bool) -> String {
     out
 }
 
-/// One line that says what the plan does, for logs.
+/// What the plan does, for logs: one summary line, then why any edit beyond pull secrets was
+/// made (restart annotations, ServiceAccount edits).
 pub fn summary(plan: &Plan) -> String {
-    let changed = plan.changes.iter().filter(|c| !c.added.is_empty()).count();
-    let selected = plan.changes.len();
+    let is_pod = |c: &&crate::plan::Change| c.path.ends_with("spec.imagePullSecrets");
+    let pods: Vec<_> = plan.changes.iter().filter(is_pod).collect();
+    let others = plan
+        .changes
+        .iter()
+        .filter(|c| !is_pod(c) && !c.added.is_empty())
+        .count();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!(
+    let mut out = format!(
         "helm-regcred: {} selected, {} changed, {} added",
-        plural(selected, "pod spec"),
-        changed,
+        plural(pods.len(), "pod spec"),
+        pods.iter().filter(|c| !c.added.is_empty()).count(),
         plural(plan.secrets.len(), "pull Secret"),
-    )
+    );
+    if others > 0 {
+        let _ = write!(out, ", {} changed", plural(others, "other list"));
+    }
+    if !plan.service_accounts.is_empty() {
+        let _ = write!(
+            out,
+            ", {} added",
+            plural(plan.service_accounts.len(), "ServiceAccount")
+        );
+    }
+    for note in &plan.notes {
+        let _ = write!(out, "\nhelm-regcred: note: {note}");
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 
 use std::ops::Range;
 
-use crate::yaml::{Node, Value};
+use crate::fieldpath::Step;
+use crate::yaml::{Node, Value, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,10 @@ pub enum EditProblem {
     Alias { line: usize },
     /// The parent is not a mapping.
     ParentNotAMapping { found: &'static str, line: usize },
+    /// The key holds a list or mapping where a single value belongs.
+    NotAScalar { found: &'static str, line: usize },
+    /// A path step indexes a list item that does not exist (items are never invented).
+    MissingListItem { line: usize },
 }
 
 /// The names already in the list at `parent[key]` (empty when the key is missing or null).
@@ -66,6 +71,27 @@ fn item_name(item: &Node) -> Option<&str> {
     }
 }
 
+/// The text language of what is being edited: manifests are YAML; an embedded config may be
+/// JSON, where keys and strings need double quotes and everything is flow style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Syntax {
+    #[default]
+    Yaml,
+    Json,
+}
+
+/// What to put at the end of a path.
+#[derive(Debug, Clone, Copy)]
+pub enum Leaf<'a> {
+    /// Append these names to the list (which must not already hold them).
+    List {
+        names: &'a [&'a str],
+        shape: ItemShape,
+    },
+    /// Set a string value.
+    Scalar(&'a str),
+}
+
 /// Edits that append `names` to the list at `parent[key]`, creating the key when missing.
 /// `names` must already exclude what the list holds (see [`existing_names`]).
 pub fn append_to_list(
@@ -79,95 +105,270 @@ pub fn append_to_list(
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let entries = match &parent.value {
-        Value::Map { entries, .. } => entries,
-        Value::Alias => return Err(EditProblem::Alias { line: parent.line }),
-        _ => {
-            return Err(EditProblem::ParentNotAMapping {
-                found: parent.type_name(),
-                line: parent.line,
-            });
-        }
-    };
-    let edit = match parent.entry(key) {
-        None => add_key(text, newline, parent, entries, key, names, shape),
-        Some((key_node, list)) => match &list.value {
-            Value::Seq { items, flow: true } => {
-                let (at, sep) = match items.last() {
-                    Some(last) => (last.end, ", "),
-                    None => (list.start + 1, ""),
+    edit_at(
+        text,
+        newline,
+        parent,
+        &[],
+        key,
+        Leaf::List { names, shape },
+        Syntax::Yaml,
+    )
+}
+
+/// Edits that put `leaf` at `root.parents….key`, creating missing mappings on the way.
+///
+/// Missing parents are created in the document's style (block lines at the right indentation,
+/// or flow/JSON text); a list index in `parents` must exist (list items are never invented).
+pub fn edit_at(
+    text: &str,
+    newline: &str,
+    root: &Node,
+    parents: &[Step],
+    key: &str,
+    leaf: Leaf,
+    syntax: Syntax,
+) -> Result<Vec<Edit>, EditProblem> {
+    let mut node = root;
+    for (i, step) in parents.iter().enumerate() {
+        let next = match step {
+            Step::Index(n) => match &node.value {
+                Value::Seq { items, .. } => items.get(*n),
+                _ => None,
+            },
+            Step::Key(k) => {
+                let Some((key_node, child)) = node.entry(k) else {
+                    let missing: Vec<&str> = parents[i..]
+                        .iter()
+                        .map(|s| match s {
+                            Step::Key(k) => Some(k.as_str()),
+                            Step::Index(_) => None,
+                        })
+                        .collect::<Option<_>>()
+                        .ok_or(EditProblem::MissingListItem { line: node.line })?;
+                    return add_keys(text, newline, node, &missing, key, leaf, syntax)
+                        .map(|e| vec![e]);
                 };
-                insert(at, format!("{sep}{}", flow_items(names, shape)))
-            }
-            Value::Seq { flow: false, .. } => {
-                // A block list starts at its first dash: new items go under it, same column.
-                let at = line_end(text, list.end);
-                let indent = " ".repeat(list.col);
-                at_line_end(
-                    text,
-                    at,
-                    newline,
-                    block_items(&indent, newline, names, shape),
-                )
-            }
-            Value::Scalar(s) if list.is_null() => {
-                let flow = format!("[{}]", flow_items(names, shape));
-                if s.text.is_empty() {
-                    // `key:` with nothing after it: the empty scalar has no text of its own, so
-                    // write the list right after the colon.
-                    let colon = text[key_node.end..]
-                        .find(':')
-                        .map_or(key_node.end, |i| key_node.end + i + 1);
-                    insert(colon, format!(" {flow}"))
-                } else {
-                    Edit {
-                        range: list.start..list.end,
-                        text: flow,
+                if child.is_null() {
+                    let missing: Vec<&str> = parents[i + 1..]
+                        .iter()
+                        .filter_map(|s| match s {
+                            Step::Key(k) => Some(k.as_str()),
+                            Step::Index(_) => None,
+                        })
+                        .collect();
+                    if missing.len() != parents.len() - i - 1 {
+                        return Err(EditProblem::MissingListItem { line: child.line });
                     }
+                    let value = nested_flow(&missing, key, leaf, syntax);
+                    return Ok(vec![replace_null(text, key_node, child, value)]);
                 }
+                Some(child)
             }
-            Value::Alias => return Err(EditProblem::Alias { line: list.line }),
-            _ => {
-                return Err(EditProblem::NotAList {
-                    found: list.type_name(),
-                    line: list.line,
+        };
+        node = match next {
+            Some(n) if n.as_map().is_some() => n,
+            Some(n) if matches!(n.value, Value::Alias) => {
+                return Err(EditProblem::Alias { line: n.line });
+            }
+            Some(n) => {
+                return Err(EditProblem::ParentNotAMapping {
+                    found: n.type_name(),
+                    line: n.line,
                 });
             }
-        },
+            None => return Err(EditProblem::MissingListItem { line: node.line }),
+        };
+    }
+    match &node.value {
+        Value::Map { .. } => {}
+        Value::Alias => return Err(EditProblem::Alias { line: node.line }),
+        _ => {
+            return Err(EditProblem::ParentNotAMapping {
+                found: node.type_name(),
+                line: node.line,
+            });
+        }
+    }
+    let Some((key_node, value)) = node.entry(key) else {
+        return add_keys(text, newline, node, &[], key, leaf, syntax).map(|e| vec![e]);
+    };
+    let edit = match leaf {
+        Leaf::Scalar(want) => {
+            if value.as_str() == Some(want) && !value.is_null() {
+                return Ok(Vec::new());
+            }
+            match &value.value {
+                Value::Scalar(_) if value.is_null() => {
+                    replace_null(text, key_node, value, scalar_text(want, syntax))
+                }
+                Value::Scalar(_) => Edit {
+                    range: value.start..value.end,
+                    text: scalar_text(want, syntax),
+                },
+                Value::Alias => return Err(EditProblem::Alias { line: value.line }),
+                _ => {
+                    return Err(EditProblem::NotAScalar {
+                        found: value.type_name(),
+                        line: value.line,
+                    });
+                }
+            }
+        }
+        Leaf::List { names, shape } => {
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            match &value.value {
+                Value::Seq { items, flow: true } => {
+                    let (at, sep) = match items.last() {
+                        Some(last) => (last.end, ", "),
+                        None => (value.start + 1, ""),
+                    };
+                    insert(at, format!("{sep}{}", flow_items(names, shape, syntax)))
+                }
+                Value::Seq { flow: false, .. } => {
+                    // A block list starts at its first dash: new items go under it, same column.
+                    let at = line_end(text, value.end);
+                    let indent = " ".repeat(value.col);
+                    at_line_end(
+                        text,
+                        at,
+                        newline,
+                        block_items(&indent, newline, names, shape),
+                    )
+                }
+                Value::Scalar(_) if value.is_null() => {
+                    let list = format!("[{}]", flow_items(names, shape, syntax));
+                    replace_null(text, key_node, value, list)
+                }
+                Value::Alias => return Err(EditProblem::Alias { line: value.line }),
+                _ => {
+                    return Err(EditProblem::NotAList {
+                        found: value.type_name(),
+                        line: value.line,
+                    });
+                }
+            }
+        }
     };
     Ok(vec![edit])
 }
 
-fn add_key(
+/// Put `value` where a null value is: replace `null`/`~`, or write it after the colon of a
+/// `key:` that has nothing after it (the empty scalar has no text of its own).
+fn replace_null(text: &str, key_node: &Node, value: &Node, new: String) -> Edit {
+    if value.start < value.end {
+        return Edit {
+            range: value.start..value.end,
+            text: new,
+        };
+    }
+    let colon = text[key_node.end..]
+        .find(':')
+        .map_or(key_node.end, |i| key_node.end + i + 1);
+    insert(colon, format!(" {new}"))
+}
+
+/// Add `missing….key: leaf` to the mapping `parent`, which has none of `missing[0]`.
+fn add_keys(
     text: &str,
     newline: &str,
     parent: &Node,
-    entries: &[(Node, Node)],
+    missing: &[&str],
     key: &str,
-    names: &[&str],
-    shape: ItemShape,
-) -> Edit {
-    let list = format!("[{}]", flow_items(names, shape));
-    if parent.is_flow() {
-        return match entries.last() {
-            Some((_, last)) => insert(last.end, format!(", {key}: {list}")),
-            None => insert(parent.start + 1, format!("{key}: {list}")),
+    leaf: Leaf,
+    syntax: Syntax,
+) -> Result<Edit, EditProblem> {
+    let entries = parent.as_map().unwrap_or_default();
+    let (first, rest) = match missing.split_first() {
+        Some((first, rest)) => (*first, rest),
+        None => (key, &[][..]),
+    };
+    let inner_key = if missing.is_empty() { None } else { Some(key) };
+    if parent.is_flow() || syntax == Syntax::Json {
+        let value = match inner_key {
+            Some(key) => nested_flow(rest, key, leaf, syntax),
+            None => leaf_flow(leaf, syntax),
         };
+        let entry = format!("{}: {value}", key_text(first, syntax));
+        return Ok(match entries.last() {
+            Some((_, last)) => insert(last.end, format!(", {entry}")),
+            None => insert(parent.start + 1, entry),
+        });
     }
     // A block mapping always has at least one entry (an empty one is written `{}`, flow).
     let (first_key, _) = &entries[0];
     let (_, last_value) = &entries[entries.len() - 1];
-    let indent = " ".repeat(first_key.col);
-    let dash_indent = " ".repeat(first_key.col + sequence_offset(parent));
-    let body = format!(
-        "{indent}{key}:{newline}{}",
-        block_items(&dash_indent, newline, names, shape)
-    );
-    at_line_end(text, line_end(text, last_value.end), newline, body)
+    let dash_offset = sequence_offset(parent);
+    let mut keys: Vec<&str> = missing.to_vec();
+    keys.push(key);
+    let mut body = String::new();
+    let mut col = first_key.col;
+    for (depth, k) in keys.iter().enumerate() {
+        let indent = " ".repeat(col);
+        let last = depth == keys.len() - 1;
+        match (last, leaf) {
+            (true, Leaf::Scalar(v)) => {
+                body.push_str(&format!(
+                    "{indent}{}: {}{newline}",
+                    key_text(k, syntax),
+                    scalar_text(v, syntax)
+                ));
+            }
+            (true, Leaf::List { names, shape }) => {
+                body.push_str(&format!("{indent}{}:{newline}", key_text(k, syntax)));
+                let dash_indent = " ".repeat(col + dash_offset);
+                body.push_str(&block_items(&dash_indent, newline, names, shape));
+            }
+            (false, _) => {
+                body.push_str(&format!("{indent}{}:{newline}", key_text(k, syntax)));
+                col += INDENT;
+            }
+        }
+    }
+    Ok(at_line_end(
+        text,
+        line_end(text, last_value.end),
+        newline,
+        body,
+    ))
+}
+
+/// How far helm-regcred indents mappings it creates: what Helm charts and kubectl use.
+const INDENT: usize = 2;
+
+/// `{a: {b: {key: leaf}}}` for missing keys `a, b` (or just `leaf` when none are missing).
+fn nested_flow(missing: &[&str], key: &str, leaf: Leaf, syntax: Syntax) -> String {
+    let mut value = format!("{{{}: {}}}", key_text(key, syntax), leaf_flow(leaf, syntax));
+    for k in missing.iter().rev() {
+        value = format!("{{{}: {value}}}", key_text(k, syntax));
+    }
+    value
+}
+
+fn leaf_flow(leaf: Leaf, syntax: Syntax) -> String {
+    match leaf {
+        Leaf::Scalar(v) => scalar_text(v, syntax),
+        Leaf::List { names, shape } => format!("[{}]", flow_items(names, shape, syntax)),
+    }
+}
+
+fn key_text(key: &str, syntax: Syntax) -> String {
+    scalar_text(key, syntax)
+}
+
+/// A string as a scalar of the given syntax that reads back as that same string.
+fn scalar_text(value: &str, syntax: Syntax) -> String {
+    match syntax {
+        Syntax::Yaml => yaml_scalar(value),
+        Syntax::Json => serde_json::to_string(value).expect("a str always serializes"),
+    }
 }
 
 /// How far this document indents block sequences under their key (0 for `key:\n- a`,
-/// 2 for `key:\n  - a`), read off the pod spec's own `containers` so added text looks native.
+/// 2 for `key:\n  - a`), read off the mapping's own lists (a pod spec's `containers`) so added
+/// text looks native.
 fn sequence_offset(mapping: &Node) -> usize {
     mapping
         .as_map()
@@ -186,53 +387,25 @@ fn block_items(indent: &str, newline: &str, names: &[&str], shape: ItemShape) ->
     names
         .iter()
         .map(|name| match shape {
-            ItemShape::NameRef => format!("{indent}- name: {}{newline}", scalar(name)),
-            ItemShape::Plain => format!("{indent}- {}{newline}", scalar(name)),
+            ItemShape::NameRef => format!("{indent}- name: {}{newline}", yaml_scalar(name)),
+            ItemShape::Plain => format!("{indent}- {}{newline}", yaml_scalar(name)),
         })
         .collect()
 }
 
-fn flow_items(names: &[&str], shape: ItemShape) -> String {
+fn flow_items(names: &[&str], shape: ItemShape, syntax: Syntax) -> String {
     names
         .iter()
         .map(|name| match shape {
-            ItemShape::NameRef => format!("{{name: {}}}", scalar(name)),
-            ItemShape::Plain => scalar(name),
+            ItemShape::NameRef => format!(
+                "{{{}: {}}}",
+                key_text("name", syntax),
+                scalar_text(name, syntax)
+            ),
+            ItemShape::Plain => scalar_text(name, syntax),
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A name as a YAML scalar that reads back as that string: DNS-1123 names are plain-safe unless
-/// YAML would resolve them to something else (`true`, `null`, `0123`, `1e3`).
-pub fn scalar(name: &str) -> String {
-    let plain_safe = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && !name.starts_with(['-', '.'])
-        && !matches!(
-            name,
-            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
-        )
-        && !looks_numeric(name);
-    if plain_safe {
-        name.to_string()
-    } else {
-        format!("'{}'", name.replace('\'', "''"))
-    }
-}
-
-fn looks_numeric(s: &str) -> bool {
-    let digits = s.bytes().filter(u8::is_ascii_digit).count();
-    digits > 0
-        && s.bytes().all(|b| {
-            b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'-' | b'x' | b'o' | b'a'..=b'f')
-        })
-        && (s.parse::<f64>().is_ok()
-            || s.starts_with("0x")
-            || s.starts_with("0o")
-            || s.starts_with('0'))
 }
 
 fn insert(at: usize, text: String) -> Edit {
@@ -436,12 +609,131 @@ mod tests {
 
     #[test]
     fn scalars_that_need_quotes() {
-        assert_eq!(scalar("regcred"), "regcred");
-        assert_eq!(scalar("my.reg-cred1"), "my.reg-cred1");
-        assert_eq!(scalar("true"), "'true'");
-        assert_eq!(scalar("0123"), "'0123'");
-        assert_eq!(scalar("1e3"), "'1e3'");
-        assert_eq!(scalar("123"), "'123'");
-        assert_eq!(scalar("a b"), "'a b'");
+        assert_eq!(yaml_scalar("regcred"), "regcred");
+        assert_eq!(yaml_scalar("my.reg-cred1"), "my.reg-cred1");
+        assert_eq!(yaml_scalar("imagePullSecrets"), "imagePullSecrets");
+        assert_eq!(yaml_scalar("true"), "'true'");
+        assert_eq!(yaml_scalar("0123"), "'0123'");
+        assert_eq!(yaml_scalar("1e3"), "'1e3'");
+        assert_eq!(yaml_scalar("a: b"), "'a: b'");
+    }
+
+    fn at(text: &str, path: &str, leaf: Leaf, syntax: Syntax) -> String {
+        let doc = root(text);
+        let path = crate::fieldpath::FieldPath::parse(path).unwrap();
+        let (parents, key) = path.parent_and_key().unwrap();
+        let edits = edit_at(text, "\n", &doc, parents, key, leaf, syntax).unwrap();
+        let out = apply(text, &edits);
+        root(&out); // still parses
+        out
+    }
+
+    const LIST: Leaf = Leaf::List {
+        names: &["reg"],
+        shape: ItemShape::NameRef,
+    };
+
+    #[test]
+    fn missing_parents_are_created() {
+        let text = "CONNECTORS:\n  KubernetesConnector:\n    headless: true\nNAME: root";
+        assert_eq!(
+            at(
+                text,
+                "$.CONNECTORS.KubernetesConnector.imagePullSecrets",
+                LIST,
+                Syntax::Yaml
+            ),
+            "CONNECTORS:\n  KubernetesConnector:\n    headless: true\n    imagePullSecrets:\n    - name: reg\nNAME: root"
+        );
+        assert_eq!(
+            at("a: 1\n", "$.b.c.list", LIST, Syntax::Yaml),
+            "a: 1\nb:\n  c:\n    list:\n    - name: reg\n"
+        );
+        assert_eq!(
+            at("a: {x: 1}\n", "$.a.b.list", LIST, Syntax::Yaml),
+            "a: {x: 1, b: {list: [{name: reg}]}}\n"
+        );
+        assert_eq!(
+            at("a:\nz: 1\n", "$.a.b.list", LIST, Syntax::Yaml),
+            "a: {b: {list: [{name: reg}]}}\nz: 1\n"
+        );
+    }
+
+    #[test]
+    fn json_syntax() {
+        let text = "{\"connector\": {\"port\": 1}}";
+        assert_eq!(
+            at(text, "$.connector.imagePullSecrets", LIST, Syntax::Json),
+            "{\"connector\": {\"port\": 1, \"imagePullSecrets\": [{\"name\": \"reg\"}]}}"
+        );
+        assert_eq!(
+            at(
+                "{\"a\": 1}",
+                "$.b.pull",
+                Leaf::List {
+                    names: &["x"],
+                    shape: ItemShape::Plain
+                },
+                Syntax::Json
+            ),
+            "{\"a\": 1, \"b\": {\"pull\": [\"x\"]}}"
+        );
+        assert_eq!(
+            at(
+                "{\"pull\": [\"a\"]}",
+                "$.pull",
+                Leaf::List {
+                    names: &["x"],
+                    shape: ItemShape::Plain
+                },
+                Syntax::Json
+            ),
+            "{\"pull\": [\"a\", \"x\"]}"
+        );
+    }
+
+    #[test]
+    fn scalars_are_set_or_replaced() {
+        let text = "containers:\n- name: c\n  image: x\n";
+        let doc = root(text);
+        let c = &doc.get("containers").unwrap().as_seq().unwrap()[0];
+        let edits = edit_at(
+            text,
+            "\n",
+            c,
+            &[],
+            "imagePullPolicy",
+            Leaf::Scalar("Always"),
+            Syntax::Yaml,
+        )
+        .unwrap();
+        assert_eq!(
+            apply(text, &edits),
+            "containers:\n- name: c\n  image: x\n  imagePullPolicy: Always\n"
+        );
+        let text = "c:\n  imagePullPolicy: IfNotPresent\n";
+        let doc = root(text);
+        let edits = edit_at(
+            text,
+            "\n",
+            &doc,
+            &[Step::Key("c".into())],
+            "imagePullPolicy",
+            Leaf::Scalar("Always"),
+            Syntax::Yaml,
+        )
+        .unwrap();
+        assert_eq!(apply(text, &edits), "c:\n  imagePullPolicy: Always\n");
+        let edits = edit_at(
+            text,
+            "\n",
+            &doc,
+            &[Step::Key("c".into())],
+            "imagePullPolicy",
+            Leaf::Scalar("IfNotPresent"),
+            Syntax::Yaml,
+        )
+        .unwrap();
+        assert!(edits.is_empty());
     }
 }

@@ -69,6 +69,21 @@ pub enum ProblemKind {
     Alias { path: String },
     #[error("`{path}` must be a mapping, found {found}")]
     NotAMappingAt { path: String, found: &'static str },
+    #[error("`{path}` must be a single value, found {found}")]
+    NotAScalar { path: String, found: &'static str },
+    #[error(
+        "`{path}` indexes a list item that does not exist; helm-regcred never invents list items"
+    )]
+    MissingListItem { path: String },
+    #[error("the embedded config at `{path}` is not valid {format}: {message}")]
+    Embedded {
+        path: String,
+        format: &'static str,
+        message: String,
+    },
+    /// A templated secret name or namespace that cannot be rendered for this resource.
+    #[error("{0}")]
+    Template(String),
     #[error(
         "Secret {name} already exists in the input with type {found}, but pods need it as a \
          kubernetes.io/dockerconfigjson pull secret; rename the registry's `secret:` in the rules"
@@ -112,12 +127,13 @@ pub enum Error {
     Problems(#[from] InputProblems),
     #[error(transparent)]
     Rules(#[from] RulesError),
-    #[error("registry {server} (secret {secret}): {source}")]
+    /// `reason` is in the message and not a `source()`: printing the error chain would
+    /// otherwise repeat it.
+    #[error("registry {server} (secret {secret}): {reason}")]
     Credentials {
         server: String,
         secret: String,
-        #[source]
-        source: CredentialError,
+        reason: Box<CredentialError>,
     },
     #[error("cannot write {path}: {source}")]
     Write {

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use crate::credentials::Credentials;
+use crate::credentials::{Context, Credentials, Stdin};
 use crate::edit::{self, Edit};
 use crate::error::Error;
-use crate::plan::Plan;
+use crate::plan::{FILENAME_ANNOTATION, Plan, PlannedServiceAccount};
 use crate::rules::Config;
 use crate::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
 use crate::stream::Stream;
+use crate::yaml::yaml_scalar;
 
 /// The `# Source:` (Helm 3) and filename annotation (Helm 4) of every added Secret, so
 /// `helm template --show-only helm-regcred/pull-secrets.yaml` selects them.
@@ -16,7 +17,8 @@ pub const SECRETS_SOURCE: &str = "helm-regcred/pull-secrets.yaml";
 
 const REDACTED: &str = "<redacted>";
 
-/// Credentials of the registries the plan's Secrets use, by index into `Config::registries`.
+/// Credentials of the registries the plan's Secrets use, by index into `Config::registries`,
+/// with `env` for environment lookups and stdin unavailable (it carries the manifests).
 ///
 /// Only those registries are read, and all of them before anything is written: an entry whose
 /// credentials cannot be read fails the run while stdout is still empty.
@@ -25,6 +27,27 @@ pub fn resolve_credentials(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<HashMap<usize, Credentials>, Error> {
+    let stdin = Stdin::unavailable(STDIN_TAKEN);
+    let cx = Context {
+        env,
+        base_dir: config.dir(),
+        stdin: &stdin,
+    };
+    resolve_credentials_with(plan, config, &cx)
+}
+
+/// Why `stdin: true` fails where the manifests arrive on stdin.
+pub const STDIN_TAKEN: &str = "stdin carries the manifests here; read them from a file \
+                               instead (`helm-regcred render -r RULES FILE`), or use \
+                               `helm-regcred create-secret`";
+
+/// [`resolve_credentials`] with every source available as `cx` allows (stdin, file paths).
+/// Each registry is read once, so `stdin: true` consumes stdin once however many use it.
+pub fn resolve_credentials_with(
+    plan: &Plan,
+    config: &Config,
+    cx: &Context,
+) -> Result<HashMap<usize, Credentials>, Error> {
     let mut resolved = HashMap::new();
     for &i in plan.secrets.iter().flat_map(|s| &s.registries) {
         if resolved.contains_key(&i) {
@@ -32,7 +55,7 @@ pub fn resolve_credentials(
         }
         let registry = &config.registries[i];
         let credentials = match &registry.credentials {
-            Some(source) => source.resolve(env),
+            Some(source) => source.resolve(&registry.server, cx),
             // The rules loader requires credentials for `create: true`; a plan only lists
             // registries that create, so this is a broken invariant, not a user error.
             None => unreachable!(
@@ -40,10 +63,10 @@ pub fn resolve_credentials(
                 registry.server
             ),
         }
-        .map_err(|source| Error::Credentials {
+        .map_err(|reason| Error::Credentials {
             server: registry.server.clone(),
             secret: registry.secret.clone(),
-            source,
+            reason: Box::new(reason),
         })?;
         resolved.insert(i, credentials);
     }
@@ -82,10 +105,55 @@ pub fn secret_documents(
                 payload: json.as_deref().map_or(Payload::Redacted, Payload::Data),
                 source: SECRETS_SOURCE,
                 filename_annotation: plan.helm4,
+                hook: secret.hook,
             }
             .render()
         })
         .collect()
+}
+
+/// Every document the plan adds, in install order: Secrets, then ServiceAccounts that list them.
+pub fn added_documents(
+    plan: &Plan,
+    config: &Config,
+    credentials: Option<&HashMap<usize, Credentials>>,
+) -> Vec<String> {
+    let mut docs = secret_documents(plan, config, credentials);
+    docs.extend(
+        plan.service_accounts
+            .iter()
+            .map(|sa| service_account_document(sa, plan.helm4)),
+    );
+    docs
+}
+
+/// The `# Source:` (and Helm 4 filename) of added ServiceAccounts.
+pub const SERVICE_ACCOUNTS_SOURCE: &str = "helm-regcred/service-accounts.yaml";
+
+fn service_account_document(sa: &PlannedServiceAccount, helm4: bool) -> String {
+    // Helm 4 names documents by the annotation instead of the comment (see SecretManifest).
+    let source = if helm4 {
+        String::new()
+    } else {
+        format!("# Source: {SERVICE_ACCOUNTS_SOURCE}\n")
+    };
+    let mut out = format!(
+        "---\n{source}apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n",
+        yaml_scalar(&sa.name)
+    );
+    if let Some(ns) = &sa.namespace {
+        out.push_str(&format!("  namespace: {}\n", yaml_scalar(ns)));
+    }
+    if helm4 {
+        out.push_str(&format!(
+            "  annotations:\n    {FILENAME_ANNOTATION}: '{SERVICE_ACCOUNTS_SOURCE}'\n"
+        ));
+    }
+    out.push_str("imagePullSecrets:\n");
+    for name in &sa.secrets {
+        out.push_str(&format!("- name: {}\n", yaml_scalar(name)));
+    }
+    out
 }
 
 /// The output stream: added documents first (Helm 3 creates resources in output order, so the
@@ -123,7 +191,7 @@ pub fn render(
     config: &Config,
     credentials: &HashMap<usize, Credentials>,
 ) -> String {
-    let added = secret_documents(plan, config, Some(credentials));
+    let added = added_documents(plan, config, Some(credentials));
     assemble(stream, &added, &plan.edits)
 }
 
@@ -148,7 +216,7 @@ pub fn redacted_views(stream: &Stream, plan: &Plan, config: &Config) -> (String,
     let before = edit::apply(stream.text, &redactions);
     let mut edits: Vec<Edit> = plan.edits.iter().cloned().chain(redactions).collect();
     edits.sort_by_key(|e| e.range.start);
-    let after = assemble(stream, &secret_documents(plan, config, None), &edits);
+    let after = assemble(stream, &added_documents(plan, config, None), &edits);
     let before = if stream.bom {
         format!("\u{feff}{before}")
     } else {

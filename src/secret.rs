@@ -3,6 +3,8 @@
 use std::fmt;
 use std::fmt::Write as _;
 
+use crate::yaml::{yaml_quoted, yaml_scalar};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -112,7 +114,19 @@ pub struct SecretManifest<'a> {
     pub source: &'a str,
     /// Helm 4 post-renderers must tag every document with the file it belongs to.
     pub filename_annotation: bool,
+    /// Make it a pre-install/pre-upgrade Helm hook: hook pods that pull with it run before
+    /// Helm creates the release's other resources.
+    pub hook: bool,
 }
+
+/// The hook annotations of a pull Secret that pre-install hooks need. The weight puts it before
+/// any chart hook; `before-hook-creation` replaces it on each upgrade and keeps it afterwards,
+/// so the release's ordinary pods find it too.
+pub const HOOK_ANNOTATIONS: &[(&str, &str)] = &[
+    ("helm.sh/hook", "pre-install,pre-upgrade"),
+    ("helm.sh/hook-weight", "'-1000'"),
+    ("helm.sh/hook-delete-policy", "before-hook-creation"),
+];
 
 impl SecretManifest<'_> {
     /// One YAML document, starting with `---` and ending with a newline.
@@ -124,20 +138,30 @@ impl SecretManifest<'_> {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        writeln!(out, "# Source: {comment_source}").unwrap();
+        // Helm 4 writes its own `# Source:` from the annotation; a second one would be noise.
+        if !self.filename_annotation {
+            writeln!(out, "# Source: {comment_source}").unwrap();
+        }
         out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
         writeln!(out, "  name: {}", yaml_scalar(self.name)).unwrap();
         if let Some(namespace) = self.namespace {
             writeln!(out, "  namespace: {}", yaml_scalar(namespace)).unwrap();
         }
-        if self.filename_annotation {
+        if self.filename_annotation || self.hook {
             out.push_str("  annotations:\n");
+        }
+        if self.filename_annotation {
             writeln!(
                 out,
                 "    postrenderer.helm.sh/postrender-filename: {}",
                 yaml_quoted(self.source)
             )
             .unwrap();
+        }
+        if self.hook {
+            for (key, value) in HOOK_ANNOTATIONS {
+                writeln!(out, "    {key}: {value}").unwrap();
+            }
         }
         out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
         let data = match self.payload {
@@ -146,53 +170,6 @@ impl SecretManifest<'_> {
         };
         writeln!(out, "  .dockerconfigjson: {data}").unwrap();
         out
-    }
-}
-
-/// `s` as a YAML string scalar: plain when every YAML 1.1 and 1.2 reader would read it back as
-/// this same string, quoted otherwise.
-///
-/// DNS-1123 names are not automatically safe: `123`, `1e3`, `true`, `null`, `no` are all valid
-/// names that a YAML reader would turn into a number, boolean or null.
-fn yaml_scalar(s: &str) -> String {
-    if is_plain_safe(s) {
-        s.to_owned()
-    } else {
-        yaml_quoted(s)
-    }
-}
-
-fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    let printable_ascii = s.bytes().all(|b| (0x20..0x7f).contains(&b));
-    let starts_with_indicator = "-?:,[]{}#&*!|>'\"%@`".contains(first);
-    // Anything that could be a number in either YAML version: digits, signs, `.inf`, `.5`.
-    let may_be_number = first.is_ascii_digit() || "+-.".contains(first);
-    const KEYWORDS: &[&str] = &[
-        "~", "null", "true", "false", "yes", "no", "y", "n", "on", "off", "=", "<<",
-    ];
-    let is_keyword = KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s));
-    printable_ascii
-        && !starts_with_indicator
-        && !may_be_number
-        && !is_keyword
-        && !s.starts_with(' ')
-        && !s.ends_with(' ')
-        && !s.ends_with(':')
-        && !s.contains(": ")
-        && !s.contains(" #")
-}
-
-/// Single-quoted unless `s` has characters a single-quoted scalar cannot carry verbatim (line
-/// breaks fold, other control characters are not allowed); those get JSON's double-quoted
-/// form, which is also valid YAML.
-fn yaml_quoted(s: &str) -> String {
-    if s.chars().any(char::is_control) {
-        serde_json::to_string(s).expect("serializing a str cannot fail")
-    } else {
-        format!("'{}'", s.replace('\'', "''"))
     }
 }
 
@@ -212,9 +189,103 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_label)
 }
 
+/// Output format of `create-secret`, as kubectl's `-o`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectFormat {
+    Yaml,
+    Json,
+}
+
+/// The Secret exactly as `kubectl create secret docker-registry NAME --dry-run=client -o
+/// yaml|json` prints it (kubectl 1.32 layout: field order, indentation, the
+/// `creationTimestamp: null` that the client-side object carries), so a file made with either
+/// tool diffs clean against the other.
+pub fn kubectl_secret(
+    name: &str,
+    namespace: Option<&str>,
+    docker_config_json: &str,
+    format: ObjectFormat,
+) -> String {
+    let data = BASE64.encode(docker_config_json);
+    match format {
+        ObjectFormat::Yaml => {
+            // sigs.k8s.io/yaml sorts keys and double-quotes strings a YAML reader would
+            // otherwise take for numbers, booleans or null.
+            let scalar = |s: &str| {
+                if crate::yaml::is_plain_safe(s) {
+                    s.to_string()
+                } else {
+                    serde_json::to_string(s).expect("serializing a str cannot fail")
+                }
+            };
+            let mut out = String::from("apiVersion: v1\ndata:\n");
+            writeln!(out, "  .dockerconfigjson: {data}").unwrap();
+            out.push_str("kind: Secret\nmetadata:\n  creationTimestamp: null\n");
+            writeln!(out, "  name: {}", scalar(name)).unwrap();
+            if let Some(namespace) = namespace {
+                writeln!(out, "  namespace: {}", scalar(namespace)).unwrap();
+            }
+            out.push_str("type: kubernetes.io/dockerconfigjson\n");
+            out
+        }
+        ObjectFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Metadata<'a> {
+                name: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                namespace: Option<&'a str>,
+                #[serde(rename = "creationTimestamp")]
+                creation_timestamp: (),
+            }
+            #[derive(serde::Serialize)]
+            struct Data {
+                #[serde(rename = ".dockerconfigjson")]
+                docker_config_json: String,
+            }
+            #[derive(serde::Serialize)]
+            struct Object<'a> {
+                kind: &'static str,
+                #[serde(rename = "apiVersion")]
+                api_version: &'static str,
+                metadata: Metadata<'a>,
+                data: Data,
+                #[serde(rename = "type")]
+                secret_type: &'static str,
+            }
+            let object = Object {
+                kind: "Secret",
+                api_version: "v1",
+                metadata: Metadata {
+                    name,
+                    namespace,
+                    creation_timestamp: (),
+                },
+                data: Data {
+                    docker_config_json: data,
+                },
+                secret_type: "kubernetes.io/dockerconfigjson",
+            };
+            let mut out = Vec::new();
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+            serde::Serialize::serialize(&object, &mut serializer)
+                .expect("serializing a Secret cannot fail");
+            let mut text = String::from_utf8(out).expect("serde_json writes UTF-8");
+            text.push('\n');
+            text
+        }
+    }
+}
+
+/// Whether `s` is a DNS-1123 label, the form Kubernetes requires for namespace names.
+pub fn is_dns1123_label(s: &str) -> bool {
+    s.len() <= 63 && !s.contains('.') && is_dns1123_subdomain(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::is_plain_safe;
 
     fn auth(server: &str, username: &str, password: &str, email: Option<&str>) -> RegistryAuth {
         RegistryAuth {
@@ -300,6 +371,7 @@ mod tests {
             payload,
             source: "helm-regcred/pull-secrets.yaml",
             filename_annotation: true,
+            hook: false,
         }
     }
 
@@ -308,8 +380,8 @@ mod tests {
         let json = r#"{"auths":{}}"#;
         assert_eq!(
             manifest(Payload::Data(json)).render(),
+            // Helm 4 (filename annotation): Helm writes the `# Source:` line from the annotation.
             "---\n\
-             # Source: helm-regcred/pull-secrets.yaml\n\
              apiVersion: v1\n\
              kind: Secret\n\
              metadata:\n\
@@ -328,6 +400,7 @@ mod tests {
         let secret = SecretManifest {
             namespace: None,
             filename_annotation: false,
+            hook: false,
             ..manifest(Payload::Redacted)
         };
         assert_eq!(
@@ -357,6 +430,7 @@ mod tests {
                 payload: Payload::Redacted,
                 source: value,
                 filename_annotation: true,
+                hook: false,
             };
             let yaml = secret.render();
             let parsed: serde_json::Value =

@@ -123,6 +123,29 @@ fn split(text: &str) -> Vec<Document> {
     docs
 }
 
+/// The value of the document's top-level `kind:` line, read off the text without parsing.
+///
+/// Only a key of the root mapping can start at column 0 (nested keys are indented and a block
+/// scalar's lines are indented past their key), so a single plain `kind: Word` line at column 0
+/// names the kind. Anything less clear-cut (no such line, two of them, a quoted or flow value)
+/// returns `None` and the caller parses. This lets a 1 MB CRD be skipped without starting the
+/// YAML parser at all.
+pub fn top_level_kind(text: &str) -> Option<&str> {
+    let mut found = None;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("kind:") else {
+            continue;
+        };
+        let value = rest.split(" #").next().unwrap_or_default().trim();
+        if found.is_some() || value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return None;
+        }
+        found = Some(value);
+    }
+    found
+}
+
 /// The `# Source:` path among the comments that open a document.
 fn source_comment(body: &str) -> Option<String> {
     for line in body.lines() {
@@ -199,6 +222,23 @@ mod tests {
         assert!(s.bom);
         assert_eq!(s.newline, "\r\n");
         assert_eq!(texts(&s), ["---\r\nkind: A\r\n", "---\r\nkind: B\r\n"]);
+    }
+
+    #[test]
+    fn top_level_kind_only_when_clear() {
+        assert_eq!(
+            top_level_kind("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n"),
+            Some("ConfigMap")
+        );
+        assert_eq!(top_level_kind("kind: Secret # comment\r\n"), Some("Secret"));
+        assert_eq!(top_level_kind("{kind: Secret}"), None);
+        assert_eq!(top_level_kind("kind: 'Secret'\n"), None);
+        assert_eq!(top_level_kind("kind: A\nkind: B\n"), None);
+        assert_eq!(top_level_kind("spec:\n  kind: Secret\n"), None);
+        assert_eq!(
+            top_level_kind("items:\n- kind: Pod\nkind: List\n"),
+            Some("List")
+        );
     }
 
     #[test]

@@ -183,6 +183,56 @@ pub fn parse_document(
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Parsed, SyntaxError> {
+    if text.ends_with('\n') {
+        return guarded(text, origin, wanted);
+    }
+    // libyaml-safer 0.3 panics ("unexpected end of input") on a block scalar that ends the input
+    // without a line break, which a stream's last document may do. A trailing break changes no
+    // value and no position; spans are clamped back to the real text.
+    let padded = format!("{text}\n");
+    let mut parsed = guarded(&padded, origin, wanted)?;
+    if let Parsed::Node(node) = &mut parsed {
+        clamp(node, origin.offset + text.len());
+    }
+    Ok(parsed)
+}
+
+fn clamp(node: &mut Node, limit: usize) {
+    node.start = node.start.min(limit);
+    node.end = node.end.min(limit);
+    match &mut node.value {
+        Value::Seq { items, .. } => items.iter_mut().for_each(|n| clamp(n, limit)),
+        Value::Map { entries, .. } => entries.iter_mut().for_each(|(k, v)| {
+            clamp(k, limit);
+            clamp(v, limit);
+        }),
+        Value::Scalar(_) | Value::Alias => {}
+    }
+}
+
+/// A parser panic must not crash a post-renderer mid-install: turn it into a located error.
+fn guarded(
+    text: &str,
+    origin: Origin,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Parsed, SyntaxError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parse_unguarded(text, origin, wanted)
+    }))
+    .unwrap_or_else(|_| {
+        Err(SyntaxError {
+            line: origin.line,
+            col: 0,
+            message: "the YAML parser failed on this document".into(),
+        })
+    })
+}
+
+fn parse_unguarded(
+    text: &str,
+    origin: Origin,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Parsed, SyntaxError> {
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
@@ -356,6 +406,53 @@ fn collection_end(flow: bool, close: usize, last_child: Option<usize>, open_end:
     }
 }
 
+/// `s` as a YAML string scalar: plain when every YAML 1.1 and 1.2 reader would read it back as
+/// this same string, quoted otherwise.
+///
+/// DNS-1123 names are not automatically safe: `123`, `1e3`, `true`, `null`, `no` are all valid
+/// names that a YAML reader would turn into a number, boolean or null.
+pub fn yaml_scalar(s: &str) -> String {
+    if is_plain_safe(s) {
+        s.to_owned()
+    } else {
+        yaml_quoted(s)
+    }
+}
+
+pub(crate) fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    let printable_ascii = s.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let starts_with_indicator = "-?:,[]{}#&*!|>'\"%@`".contains(first);
+    // Anything that could be a number in either YAML version: digits, signs, `.inf`, `.5`.
+    let may_be_number = first.is_ascii_digit() || "+-.".contains(first);
+    const KEYWORDS: &[&str] = &[
+        "~", "null", "true", "false", "yes", "no", "y", "n", "on", "off", "=", "<<",
+    ];
+    let is_keyword = KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s));
+    printable_ascii
+        && !starts_with_indicator
+        && !may_be_number
+        && !is_keyword
+        && !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && !s.ends_with(':')
+        && !s.contains(": ")
+        && !s.contains(" #")
+}
+
+/// Single-quoted unless `s` has characters a single-quoted scalar cannot carry verbatim (line
+/// breaks fold, other control characters are not allowed); those get JSON's double-quoted
+/// form, which is also valid YAML.
+pub fn yaml_quoted(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        serde_json::to_string(s).expect("serializing a str cannot fail")
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +557,16 @@ mod tests {
             root.get("enum").unwrap().as_seq().unwrap()[0].as_str(),
             Some("=")
         );
+    }
+
+    #[test]
+    fn block_scalar_at_end_of_input_without_newline() {
+        for text in ["a: |-\n  x", "a: |\n  x", "a: >\n  x", "a:\n  b: |\n    x"] {
+            let root = parse(text);
+            assert!(root.end <= text.len(), "{text:?}");
+        }
+        let root = parse("a: |-\n  x");
+        assert_eq!(root.get("a").unwrap().as_str(), Some("x"));
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! kind: RegcredConfig
 //! registries:
 //!   - server: harbor.example.com        # as written in image refs; docker.io for Docker Hub
-//!     secret: harbor-pull               # the pull Secret's name
-//!     credentials:
+//!     secret: harbor-pull               # the pull Secret's name; may be a template
+//!     credentials:                      # exactly one of env, file, dockerConfig, stdin
 //!       env: {username: REG_USER, password: REG_PASSWORD}
+//! vars: {user_id: "1001"}               # template variables (`{{ vars.user_id }}`), `--set` wins
 //! rules:                                # optional; none = every pod pulling from a registry above
 //!   - name: cloudforet
 //!     match: {kinds: [Deployment], images: ["harbor.example.com/**"]}
@@ -28,11 +29,14 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use problem::{Position, Problem, ProblemKind, RulesError};
 
 use crate::credentials::CredentialSource;
+pub use crate::edit::ItemShape;
+use crate::fieldpath::FieldPath;
 use crate::image::normalize_registry_host;
 use crate::selector::{Selector, Subject};
 
@@ -50,6 +54,8 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The file path, or `<inline>`; for messages.
     pub origin: String,
+    /// `vars:` of the rules file (`{{ vars.NAME }}` in templates), with `--set` applied on top.
+    pub vars: BTreeMap<String, serde_json::Value>,
 }
 
 /// One `registries:` entry.
@@ -80,9 +86,74 @@ pub struct Rule {
     /// `None`: the secrets of the listed registries the pod's images come from. Every name is
     /// the `secret` of some registry.
     pub secrets: Option<Vec<String>>,
+    /// Where the secrets go; `None` is the pod spec's `imagePullSecrets`.
+    pub target: Option<Target>,
+    pub mode: Mode,
+    /// Set on the selected containers (seed 003: `Always` for private, mutable tags).
+    pub image_pull_policy: Option<String>,
+    /// More namespaces that need the Secret (where a configured workload's pods will run).
+    pub secret_namespaces: SecretNamespaces,
+    /// Annotate pod templates mounting an edited ConfigMap so they restart (default true).
+    pub rollout: bool,
+    /// In `serviceAccount` mode, emit a missing ServiceAccount instead of only warning.
+    pub create_service_accounts: bool,
+}
+
+/// A list somewhere other than the pod spec: a CR's field, or inside a config held as a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The string field holding an embedded config (`$.data['application.yaml']`), if any.
+    pub field: Option<FieldPath>,
+    pub format: Format,
+    /// Where the list lives: in the embedded config when `field` is set, else in the resource.
+    pub path: FieldPath,
+    pub item_shape: ItemShape,
+}
+
+/// The language of an embedded config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The pod spec's own `imagePullSecrets`.
+    #[default]
+    PodSpec,
+    /// The ServiceAccount the pod runs as (`serviceAccountName`, else `default`).
+    ServiceAccount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SecretNamespaces {
+    #[default]
+    None,
+    List(Vec<String>),
+    /// Read the namespace from this path (in the embedded config when the target has a field).
+    FromPath(FieldPath),
 }
 
 impl Rule {
+    /// What an empty `rules:` means: every pod that pulls from a listed registry gets that
+    /// registry's secret in its pod spec.
+    pub fn default_rule() -> Rule {
+        Rule {
+            name: "default".into(),
+            selector: Selector::default(),
+            exclude: None,
+            secrets: None,
+            target: None,
+            mode: Mode::PodSpec,
+            image_pull_policy: None,
+            secret_namespaces: SecretNamespaces::None,
+            rollout: true,
+            create_service_accounts: false,
+        }
+    }
+
     /// Whether this rule applies to the resource: `match` selects it and `exclude` does not.
     pub fn matches(&self, subject: &Subject) -> bool {
         self.selector.matches(subject) && !self.exclude.as_ref().is_some_and(|e| e.matches(subject))
@@ -111,6 +182,43 @@ impl Config {
                 problems: vec![problem::from_yaml_error(&e, origin)],
             })?;
         validate::validate(raw, origin).map_err(|problems| RulesError::Invalid { problems })
+    }
+
+    /// `--set NAME=VALUE`: sets `vars.NAME`, over the rules file's value.
+    pub fn set_var(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.vars
+            .insert(name.into(), serde_json::Value::String(value.into()));
+    }
+
+    /// The directory relative `file:`/`dockerConfig:` paths are resolved against: the rules
+    /// file's own (a post-renderer runs wherever `helm` was started). `None` for rules that
+    /// did not come from a file (`<inline>`): the working directory.
+    pub fn dir(&self) -> Option<&Path> {
+        if self.origin.starts_with('<') {
+            return None;
+        }
+        Path::new(&self.origin)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+
+    /// The JSON Schema of the rules file, generated from the structs serde reads it with, so it
+    /// cannot drift from what the loader accepts (`helm-regcred schema`, `regcred.schema.json`).
+    pub fn json_schema() -> serde_json::Value {
+        let schema = schemars::generate::SchemaSettings::draft07()
+            .into_generator()
+            .into_root_schema_for::<raw::RawConfig>();
+        let mut value = schema.to_value();
+        if let Some(root) = value.as_object_mut() {
+            root.insert("title".into(), "helm-regcred rules file".into());
+            root.insert(
+                "description".into(),
+                "Which registries get pull Secrets, and which pods use them. Validate with \
+                 `# yaml-language-server: $schema=...` at the top of regcred.yaml."
+                    .into(),
+            );
+        }
+        value
     }
 
     /// Registries whose host is this host (several entries may share a host, each with its

@@ -62,6 +62,10 @@ pub enum ProblemKind {
     UnknownSecret,
     MissingRuleName,
     DuplicateRuleName,
+    /// A templated value (`{{ ... }}`) that does not parse.
+    InvalidTemplate,
+    /// A value outside its allowed set (mode, format, pull policy, JSONPath, namespace).
+    InvalidValue,
 }
 
 /// One thing wrong with the rules file.

@@ -335,7 +335,7 @@ fn unknown_top_level_field() {
     );
     assert!(
         p.message.contains(
-            "unknown field `registry`; valid fields here: apiVersion, kind, registries, rules"
+            "unknown field `registry`; valid fields here: apiVersion, kind, metadata, registries, rules, vars"
         ),
         "{}",
         p.message

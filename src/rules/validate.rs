@@ -7,8 +7,13 @@
 use serde_saphyr::{Location, Spanned};
 
 use super::problem::{Position, Problem, ProblemKind, closest};
-use super::raw::{List, RawConfig, RawRegistry, RawRule, RawSelector};
-use super::{API_VERSION, Config, KIND, Registry, Rule};
+use super::raw::{
+    List, RawConfig, RawRegistry, RawRule, RawSecretNamespaces, RawSelector, RawTarget,
+};
+use super::{
+    API_VERSION, Config, Format, ItemShape, KIND, Mode, Registry, Rule, SecretNamespaces, Target,
+};
+use crate::fieldpath::FieldPath;
 use crate::image::normalize_registry_host;
 use crate::kinds::POD_SPEC_PATHS;
 use crate::secret::is_dns1123_subdomain;
@@ -75,12 +80,15 @@ impl Validator<'_> {
             registries: Vec::new(),
             rules: Vec::new(),
             origin: self.origin.to_string(),
+            vars: Default::default(),
         };
         let Some(RawConfig {
             api_version,
             kind,
             registries,
             rules,
+            vars,
+            metadata: _,
         }) = raw
         else {
             self.report(
@@ -95,6 +103,7 @@ impl Validator<'_> {
             return config;
         };
         self.header(api_version, kind);
+        config.vars = vars.map(|v| v.value).unwrap_or_default();
 
         let (registries_at, raw_registries) = match registries {
             Some(list) => (pos(&list.referenced), list.value),
@@ -288,6 +297,19 @@ impl Validator<'_> {
 
     fn secret_name(&mut self, secret: &Spanned<String>) {
         let name = &secret.value;
+        // A template is checked for syntax now and as a name once rendered, per resource.
+        if crate::template::is_template(name) {
+            if let Err(e) = crate::template::check_syntax(name) {
+                self.report(
+                    ProblemKind::InvalidTemplate,
+                    pos(&secret.referenced),
+                    format!("secret name template `{name}` does not parse: {e}"),
+                    "write a minijinja template such as `secret: \
+                     coding-registry-cred-{{ vars.user_id }}`",
+                );
+            }
+            return;
+        }
         if name.len() <= 253 && is_dns1123_subdomain(name) {
             return;
         }
@@ -364,6 +386,12 @@ impl Validator<'_> {
             selector,
             exclude,
             secrets,
+            target,
+            mode,
+            image_pull_policy,
+            secret_namespaces,
+            rollout,
+            create_service_accounts,
         } = entry.value;
 
         let name = match name {
@@ -414,13 +442,186 @@ impl Validator<'_> {
             self.selector(e.value, "exclude")
         });
         let secrets = secrets.map(|list| self.rule_secrets(list, &label, defined));
+        let target = target.and_then(|t| self.target(t));
+        let mode = match mode {
+            None => Mode::PodSpec,
+            Some(m) => match m.value.as_str() {
+                "podSpec" => Mode::PodSpec,
+                "serviceAccount" => Mode::ServiceAccount,
+                other => {
+                    self.report(
+                        ProblemKind::InvalidValue,
+                        pos(&m.referenced),
+                        format!("unknown mode `{other}`"),
+                        "write `mode: podSpec` (the default) or `mode: serviceAccount`",
+                    );
+                    Mode::PodSpec
+                }
+            },
+        };
+        if mode == Mode::ServiceAccount && target.is_some() {
+            self.report(
+                ProblemKind::InvalidValue,
+                at,
+                format!("{label} has both `target` and `mode: serviceAccount`"),
+                "a ServiceAccount rule edits the pod's ServiceAccount; drop `target` or `mode`",
+            );
+        }
+        let image_pull_policy = image_pull_policy.and_then(|p| {
+            if matches!(p.value.as_str(), "Always" | "IfNotPresent" | "Never") {
+                Some(p.value)
+            } else {
+                self.report(
+                    ProblemKind::InvalidValue,
+                    pos(&p.referenced),
+                    format!(
+                        "`imagePullPolicy: {}` is not a Kubernetes pull policy",
+                        p.value
+                    ),
+                    "write Always, IfNotPresent or Never",
+                );
+                None
+            }
+        });
+        let secret_namespaces = match secret_namespaces.map(|s| s.value) {
+            None => SecretNamespaces::None,
+            Some(RawSecretNamespaces::List(list)) => {
+                let mut names = Vec::new();
+                for ns in list {
+                    if ns.value.contains("{{") || is_dns1123_label(&ns.value) {
+                        names.push(ns.value);
+                    } else {
+                        self.report(
+                            ProblemKind::InvalidValue,
+                            pos(&ns.referenced),
+                            format!("`{}` is not a valid namespace name", ns.value),
+                            "namespaces are DNS-1123 labels: lowercase letters, digits and '-',                              at most 63 characters",
+                        );
+                    }
+                }
+                SecretNamespaces::List(names)
+            }
+            Some(RawSecretNamespaces::FromPath(p)) => match FieldPath::parse(&p.from_path.value) {
+                Ok(path) => SecretNamespaces::FromPath(path),
+                Err(why) => {
+                    self.report(
+                        ProblemKind::InvalidValue,
+                        pos(&p.from_path.referenced),
+                        format!("`fromPath: {}`: {why}", p.from_path.value),
+                        "write a path to one string, e.g. `fromPath: \"$.CONNECTORS.KubernetesConnector.namespace\"`",
+                    );
+                    SecretNamespaces::None
+                }
+            },
+        };
 
         Rule {
             name,
             selector,
             exclude,
             secrets,
+            target,
+            mode,
+            image_pull_policy,
+            secret_namespaces,
+            rollout: rollout.is_none_or(|r| r.value),
+            create_service_accounts: create_service_accounts.is_some_and(|c| c.value),
         }
+    }
+
+    fn target(&mut self, raw: Spanned<RawTarget>) -> Option<Target> {
+        let at = pos(&raw.referenced);
+        let RawTarget {
+            field,
+            format,
+            path,
+            item_shape,
+        } = raw.value;
+        let parse = |v: &mut Self, written: &Spanned<String>, what: &str| match FieldPath::parse(
+            &written.value,
+        ) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                v.report(
+                        ProblemKind::InvalidValue,
+                        pos(&written.referenced),
+                        format!("`{what}: {}`: {why}", written.value),
+                        "JSONPath names one place, e.g. `$.spec.imagePullSecrets` or                          `$.data['application.yaml']`",
+                    );
+                None
+            }
+        };
+        let field = match &field {
+            Some(f) => Some(parse(self, f, "field")?),
+            None => None,
+        };
+        let Some(path_written) = path else {
+            self.report(
+                ProblemKind::MissingField,
+                at,
+                "`target` has no `path`",
+                "say where the list lives, e.g. `path: \"$.spec.imagePullSecrets\"`",
+            );
+            return None;
+        };
+        let path = parse(self, &path_written, "path")?;
+        if path.parent_and_key().is_none() {
+            self.report(
+                ProblemKind::InvalidValue,
+                pos(&path_written.referenced),
+                format!("`path: {path}` must end in the name of the list's key"),
+                "e.g. `$.spec.imagePullSecrets`",
+            );
+            return None;
+        }
+        let format = match format {
+            None => Format::Yaml,
+            Some(f) => {
+                if field.is_none() {
+                    self.report(
+                        ProblemKind::InvalidValue,
+                        pos(&f.referenced),
+                        "`format` only applies to an embedded config (`field`)",
+                        "add `field:` naming the string that holds the config, or drop `format`",
+                    );
+                }
+                match f.value.as_str() {
+                    "yaml" => Format::Yaml,
+                    "json" => Format::Json,
+                    other => {
+                        self.report(
+                            ProblemKind::InvalidValue,
+                            pos(&f.referenced),
+                            format!("unknown format `{other}`"),
+                            "write `format: yaml` or `format: json`",
+                        );
+                        Format::Yaml
+                    }
+                }
+            }
+        };
+        let item_shape = match item_shape {
+            None => ItemShape::NameRef,
+            Some(s) => match s.value.as_str() {
+                "nameRef" => ItemShape::NameRef,
+                "string" => ItemShape::Plain,
+                other => {
+                    self.report(
+                        ProblemKind::InvalidValue,
+                        pos(&s.referenced),
+                        format!("unknown itemShape `{other}`"),
+                        "write `itemShape: nameRef` for `[{name: x}]` (the default) or                          `itemShape: string` for `[x]`",
+                    );
+                    ItemShape::NameRef
+                }
+            },
+        };
+        Some(Target {
+            field,
+            format,
+            path,
+            item_shape,
+        })
     }
 
     fn unique_rule_names(&mut self, rules: &[Rule], name_positions: &[Option<Position>]) {
@@ -685,4 +886,14 @@ pub(super) fn sanitize_secret_name(name: &str) -> String {
 /// `harbor-example-com-5000`.
 fn secret_name_for_host(host: &str) -> String {
     sanitize_secret_name(&host.replace(['.', ':'], "-"))
+}
+
+/// A namespace name: DNS-1123 label (≤ 63 characters, lowercase alphanumerics and '-').
+fn is_dns1123_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }

@@ -1,0 +1,334 @@
+//! Issue 4: targets beyond pod specs — the Cloudforet oracle, CRs, embedded YAML/JSON,
+//! ServiceAccount mode, pull policy. Every case is also run twice to prove idempotence.
+
+use helm_regcred::{Config, Options, Stream, output, plan};
+use serde_json::{Value, json};
+
+use crate::util::{corpus, regcred, rules_file, run_with_stdin};
+
+fn env(name: &str) -> Option<String> {
+    Some(format!("value-of-{name}"))
+}
+
+/// Render through the library and check that a second pass changes nothing.
+fn render_twice(input: &str, rules: &str) -> (String, helm_regcred::Plan) {
+    let config = Config::parse(rules, "<test>").expect("rules");
+    let run = |text: &str| {
+        let stream = Stream::parse(text.as_bytes()).expect("stream");
+        let plan = plan(&stream, &config, &Options::default()).expect("plan");
+        let creds = output::resolve_credentials(&plan, &config, &env).expect("credentials");
+        (output::render(&stream, &plan, &config, &creds), plan)
+    };
+    let (out, plan) = run(input);
+    let (again, _) = run(&out);
+    assert_eq!(again, out, "second pass changed the output");
+    (out, plan)
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).expect("oracle parse");
+    docs.into_iter().filter(|d| !d.is_null()).collect()
+}
+
+/// Parse YAML-looking ConfigMap values so embedded configs compare by value, not by text.
+fn normalize_configs(doc: &mut Value) {
+    if doc["kind"] == "ConfigMap"
+        && let Some(data) = doc.get_mut("data").and_then(Value::as_object_mut)
+    {
+        for value in data.values_mut() {
+            if let Some(text) = value.as_str()
+                && let Ok(parsed) = serde_saphyr::from_str::<Value>(text)
+                && parsed.is_object()
+            {
+                *value = parsed;
+            }
+        }
+    }
+}
+
+fn strip_annotations(doc: &mut Value, keys: &[&str]) {
+    for path in [&["metadata"][..], &["spec", "template", "metadata"][..]] {
+        let mut node = &mut *doc;
+        for key in path {
+            node = &mut node[*key];
+        }
+        if let Some(annotations) = node.get_mut("annotations").and_then(Value::as_object_mut) {
+            annotations.retain(|k, _| !keys.iter().any(|p| k.starts_with(p)));
+        }
+    }
+}
+
+const CHART_CHECKSUMS: &[&str] = &["spaceone.auto-deploy-flag", "spaceone.application-flag"];
+
+#[test]
+fn cloudforet_oracle() {
+    let rules =
+        std::fs::read_to_string(crate::helm::repo().join("examples/cloudforet/regcred.yaml"))
+            .unwrap();
+    for dir in ["postrender-helm3", "postrender-helm4"] {
+        let before =
+            std::fs::read_to_string(corpus().join(dir).join("cloudforet-defaults.yaml")).unwrap();
+        let oracle = std::fs::read_to_string(corpus().join(dir).join("cloudforet.yaml")).unwrap();
+        let (out, plan) = render_twice(&before, &rules);
+
+        // The Secrets helm-regcred adds on purpose: in spaceone, and in spaceone-plugin where
+        // the scheduler starts plugin pods (read from the embedded config).
+        let mut got = documents(&out);
+        let secrets: Vec<Value> = got.drain(..2).collect();
+        let namespaces: Vec<&str> = secrets
+            .iter()
+            .map(|s| s["metadata"]["namespace"].as_str().unwrap())
+            .collect();
+        assert_eq!(namespaces, ["spaceone", "spaceone-plugin"], "{dir}");
+        assert!(
+            secrets
+                .iter()
+                .all(|s| s["kind"] == "Secret" && s["metadata"]["name"] == "my-credential")
+        );
+
+        let mut want = documents(&oracle);
+        assert_eq!(got.len(), want.len(), "{dir}: same documents");
+        let mut restarted = 0;
+        for (i, (g, w)) in got.iter_mut().zip(want.iter_mut()).enumerate() {
+            if g["spec"]["template"]["metadata"]["annotations"]
+                ["checksum.helm-regcred.io/supervisor-application-scheduler-conf"]
+                .is_string()
+            {
+                restarted += 1;
+            }
+            strip_annotations(g, &["checksum.helm-regcred.io/"]);
+            for doc in [&mut *g, &mut *w] {
+                strip_annotations(doc, CHART_CHECKSUMS);
+                normalize_configs(doc);
+            }
+            assert!(
+                g == w,
+                "{dir}: document {i} ({}/{}) differs from what Helm renders",
+                w["kind"],
+                w["metadata"]["name"]
+            );
+        }
+        assert_eq!(
+            restarted, 1,
+            "{dir}: the scheduler Deployment mounting the ConfigMap is rolled"
+        );
+        assert_eq!(
+            plan.notes.len(),
+            1,
+            "{dir}: the diff says why the annotation changed"
+        );
+
+        // Minimal: the embedded config gains exactly its two lines, in the |- block.
+        let added: Vec<String> = similar::TextDiff::from_lines(&before, &out)
+            .iter_all_changes()
+            .filter(|c| c.tag() == similar::ChangeTag::Insert)
+            .map(|c| c.value().to_string())
+            .collect();
+        assert!(added.iter().all(|l| !l.is_empty()));
+        assert!(
+            out.contains("        start_port: 50051\n        imagePullSecrets:\n        - name: my-credential\n")
+                || out.contains("imagePullSecrets:\n          - name: my-credential"),
+            "{dir}"
+        );
+    }
+}
+
+const REG: &str = r#"
+apiVersion: helm-regcred/v1
+kind: RegcredConfig
+registries:
+  - server: quay.io
+    secret: regcred
+    credentials: {env: {username: U, password: P}}
+"#;
+
+fn rules(extra: &str) -> String {
+    format!("{REG}rules:\n{extra}")
+}
+
+#[test]
+fn prometheus_and_alertmanager_custom_resources() {
+    let rules = rules(
+        "  - name: prometheus-cr\n    match: {kinds: [Prometheus, Alertmanager]}\n    target: {path: \"$.spec.imagePullSecrets\"}\n",
+    );
+    for dir in ["postrender-helm3", "postrender-helm4"] {
+        let input =
+            std::fs::read_to_string(corpus().join(dir).join("kube-prometheus-stack.yaml")).unwrap();
+        let (out, plan) = render_twice(&input, &rules);
+        let crs: Vec<_> = plan
+            .changes
+            .iter()
+            .filter(|c| c.path == "$.spec.imagePullSecrets")
+            .collect();
+        assert_eq!(crs.len(), 2, "{dir}: one Prometheus and one Alertmanager");
+        let before = documents(&input);
+        let after = documents(&out);
+        assert_eq!(after.len(), before.len() + 1, "{dir}: plus one Secret");
+        for (b, a) in before.iter().zip(&after[1..]) {
+            if b["kind"] == "Prometheus" || b["kind"] == "Alertmanager" {
+                let mut expected = b.clone();
+                let list = expected["spec"]
+                    .as_object_mut()
+                    .unwrap()
+                    .entry("imagePullSecrets")
+                    .or_insert(json!([]));
+                if list.is_null() {
+                    *list = json!([]);
+                }
+                list.as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "regcred"}));
+                assert_eq!(a, &expected, "{dir}");
+            } else {
+                assert!(a == b, "{dir}: {} changed", b["kind"]);
+            }
+        }
+    }
+}
+
+const CONFIG_MAP_RULE: &str = r#"  - name: plugins
+    match: {kinds: [ConfigMap], names: [plugin-conf]}
+    target:
+      field: "$.data['config.json']"
+      format: json
+      path: "$.scheduler.pullSecrets"
+      itemShape: string
+    secrets: [regcred]
+"#;
+
+#[test]
+fn json_embedded_config_and_missing_parent() {
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plugin-conf\ndata:\n  config.json: |\n    {\n      \"port\": 50051\n    }\n";
+    let (out, _) = render_twice(input, &rules(CONFIG_MAP_RULE));
+    assert!(
+        out.ends_with("  config.json: |\n    {\n      \"port\": 50051, \"scheduler\": {\"pullSecrets\": [\"regcred\"]}\n    }\n"),
+        "{out}"
+    );
+    let cm = &documents(&out)[1];
+    let config: Value = serde_json::from_str(cm["data"]["config.json"].as_str().unwrap()).unwrap();
+    assert_eq!(config["scheduler"]["pullSecrets"], json!(["regcred"]));
+}
+
+#[test]
+fn already_present_entry_is_left_alone() {
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plugin-conf\ndata:\n  config.json: '{\"scheduler\": {\"pullSecrets\": [\"regcred\"]}}'\n";
+    let (out, plan) = render_twice(input, &rules(CONFIG_MAP_RULE));
+    assert!(out.ends_with(input), "the ConfigMap is untouched");
+    assert!(plan.edits.is_empty());
+    assert_eq!(plan.changes[0].present, ["regcred"]);
+}
+
+#[test]
+fn invalid_embedded_config_is_a_located_error() {
+    let input = "---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plugin-conf\ndata:\n  config.json: '{\"scheduler\": '\n";
+    let config = Config::parse(&rules(CONFIG_MAP_RULE), "<test>").unwrap();
+    let stream = Stream::parse(input.as_bytes()).unwrap();
+    let err = plan(&stream, &config, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("document 1 (ConfigMap/plugin-conf) from c/templates/cm.yaml"),
+        "{err}"
+    );
+    assert!(err.contains("not valid JSON"), "{err}");
+}
+
+const POD: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      serviceAccountName: web-sa\n      containers:\n      - name: c\n        image: quay.io/team/web:1\n";
+const SA: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web-sa\n";
+
+#[test]
+fn service_account_mode_with_the_account_in_the_stream() {
+    let rules =
+        rules("  - name: via-sa\n    mode: serviceAccount\n    match: {kinds: [Deployment]}\n");
+    // The ServiceAccount comes after the pod that uses it: planning sees the whole stream.
+    let input = format!("---\n{POD}---\n{SA}");
+    let (out, plan) = render_twice(&input, &rules);
+    assert!(
+        out.ends_with(&format!(
+            "---\n{POD}---\n{SA}imagePullSecrets:\n- name: regcred\n"
+        )),
+        "{out}"
+    );
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    assert_eq!(
+        plan.secrets.len(),
+        1,
+        "the pods still need the Secret in their namespace"
+    );
+}
+
+#[test]
+fn service_account_mode_without_the_account() {
+    let rules_text =
+        rules("  - name: via-sa\n    mode: serviceAccount\n    match: {kinds: [Deployment]}\n");
+    let (out, plan) = render_twice(POD, &rules_text);
+    assert!(
+        out.ends_with(POD),
+        "the pod spec is not edited in serviceAccount mode"
+    );
+    assert!(plan.warnings.iter().any(|w| {
+        w.message
+            .contains("ServiceAccount web-sa which is not in the input")
+    }));
+    // The warning reaches the user on stderr.
+    let (_dir, path) = rules_file(&rules_text);
+    let mut cmd = regcred();
+    cmd.env("U", "u")
+        .env("P", "p")
+        .arg("post-render")
+        .arg("-r")
+        .arg(&path);
+    let result = run_with_stdin(cmd, POD.as_bytes());
+    assert!(result.status.success());
+    assert!(
+        String::from_utf8_lossy(&result.stderr).contains("warning: document 1 (Deployment/web)")
+    );
+
+    // Allowed to create it: the ServiceAccount is emitted after the Secret.
+    let creating = rules(
+        "  - name: via-sa\n    mode: serviceAccount\n    createServiceAccounts: true\n    match: {kinds: [Deployment]}\n",
+    );
+    let (out, plan) = render_twice(POD, &creating);
+    assert_eq!(plan.service_accounts.len(), 1);
+    let docs = documents(&out);
+    assert_eq!(docs[0]["kind"], "Secret");
+    assert_eq!(docs[1]["kind"], "ServiceAccount");
+    assert_eq!(docs[1]["imagePullSecrets"], json!([{"name": "regcred"}]));
+}
+
+#[test]
+fn service_account_mode_leaves_pods_that_list_the_secret() {
+    let rules =
+        rules("  - name: via-sa\n    mode: serviceAccount\n    match: {kinds: [Deployment]}\n");
+    let pod = POD.replace(
+        "      serviceAccountName",
+        "      imagePullSecrets: [{name: regcred}]\n      serviceAccountName",
+    );
+    let (out, plan) = render_twice(&format!("---\n{pod}---\n{SA}"), &rules);
+    assert!(
+        out.ends_with(&format!("---\n{SA}")),
+        "the ServiceAccount is left alone: {out}"
+    );
+    assert!(plan.warnings.is_empty());
+}
+
+#[test]
+fn image_pull_policy_on_selected_containers() {
+    let rules =
+        rules("  - name: always\n    match: {kinds: [Deployment]}\n    imagePullPolicy: Always\n");
+    let pod = POD.replace("      containers:\n", "      containers:\n      - name: public\n        image: nginx:1.27\n        imagePullPolicy: IfNotPresent\n");
+    let (out, _) = render_twice(&pod, &rules);
+    let doc = &documents(&out)[1];
+    let containers = doc["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        containers[0]["imagePullPolicy"], "IfNotPresent",
+        "public image: not this rule's registry"
+    );
+    assert_eq!(containers[1]["imagePullPolicy"], "Always");
+    assert_eq!(
+        doc["spec"]["template"]["spec"]["imagePullSecrets"],
+        json!([{"name": "regcred"}])
+    );
+}
