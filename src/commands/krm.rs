@@ -1,0 +1,86 @@
+//! `krm`: helm-regcred as a KRM function. A `ResourceList` on stdin, the same `ResourceList` on
+//! stdout with the edits, the pull Secrets and `results:`.
+//!
+//! kpt: `kpt fn eval DIR --exec "helm-regcred krm" --fn-config regcred.yaml`, or a Kptfile
+//! mutator `exec: "helm-regcred krm"` run by `kpt fn render --allow-exec`. The rules come from
+//! `functionConfig` (see `helm_regcred::krm`).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use helm_regcred::error::InputError;
+use helm_regcred::krm::{KrmError, ResourceList};
+use helm_regcred::{Options, output, plan};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Rules file to use when the ResourceList has no `functionConfig` (a `functionConfig`
+    /// always wins).
+    #[arg(short, long, env = "HELM_REGCRED_RULES", value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Namespace of items without `metadata.namespace`, when they will be applied to one that
+    /// other items name: the Secret is then emitted once, not once per spelling.
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut input)
+        .map_err(|source| InputError::Read {
+            what: "stdin".into(),
+            source,
+        })?;
+    // Without a ResourceList there is nothing to answer with: stderr and the exit code only.
+    let list = ResourceList::parse(&input)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let (output, failure) = match transform(&list, args, &env) {
+        Ok(output) => (output, None),
+        Err(e) => {
+            // KRM runners show `results` located on the resource; the exit code fails the
+            // pipeline (a kustomize build ignores error results otherwise).
+            let results = list.error_results(&e);
+            (list.render(&[], &[], &results), Some(e))
+        }
+    };
+    write_stdout(output.as_bytes())?;
+    match failure {
+        // The message alone: it already says what its causes say.
+        Some(e) => Err(anyhow::anyhow!("{e}")),
+        None => Ok(()),
+    }
+}
+
+fn transform(
+    list: &ResourceList,
+    args: &Args,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, KrmError> {
+    let config = list.rules(args.rules.as_deref())?;
+    // KRM items carry their own namespaces: no release namespace unless the user names one.
+    let options = Options {
+        namespace: args.namespace.clone(),
+        ..Options::default()
+    };
+    let plan = plan(&list.stream, &config, &options)?;
+    let credentials = output::resolve_credentials(&plan, &config, env)?;
+    for warning in &plan.warnings {
+        eprintln!("helm-regcred: warning: {warning}");
+    }
+    let secrets = output::added_documents(&plan, &config, Some(&credentials));
+    Ok(list.render(&plan.edits, &secrets, &list.plan_results(&plan)))
+}
+
+/// One write of the whole result, so a failure never leaves half a ResourceList.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
+}
