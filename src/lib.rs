@@ -20,21 +20,57 @@
 //! * [`edit`] computes the minimal text edits; [`output`] applies a plan, [`diff`] shows it.
 //! * [`image`], [`secret`] and [`credentials`] are the registry-side domain: image references,
 //!   the `kubernetes.io/dockerconfigjson` payload, and where usernames and passwords come from.
+//!
+//! The whole engine through the public API — rules, a stream, a plan, the output and its diff:
+//!
+//! ```
+//! use helm_regcred::{Config, Options, Stream, diff, output, plan};
+//!
+//! let rules = Config::parse(
+//!     "apiVersion: helm-regcred/v1\n\
+//!      kind: RegcredConfig\n\
+//!      registries:\n\
+//!      - server: registry.example.com\n  \
+//!        secret: example-pull\n  \
+//!        credentials: {env: {username: USER, password: PASSWORD}}\n",
+//!     "regcred.yaml",
+//! )?;
+//! let input = "kind: Pod\napiVersion: v1\nmetadata: {name: web}\n\
+//!              spec:\n  containers:\n  - {name: web, image: registry.example.com/web:1}\n";
+//! let stream = Stream::parse(input.as_bytes())?;
+//! let plan = plan(&stream, &rules, &Options::default())?;
+//! assert_eq!(plan.changes[0].added, ["example-pull"]);
+//!
+//! let env = |name: &str| Some(format!("{name}-value"));
+//! let credentials = output::resolve_credentials(&plan, &rules, &env)?;
+//! let out = output::render(&stream, &plan, &rules, &credentials);
+//! assert!(out.starts_with("---\n# Source: helm-regcred/pull-secrets.yaml\n"));
+//! assert!(out.ends_with("  imagePullSecrets:\n  - name: example-pull\n"));
+//!
+//! // The diff is a view of the same plan, with Secret data redacted.
+//! let (before, after) = output::redacted_views(&stream, &plan, &rules);
+//! assert!(diff::unified(&before, &after, false).contains("+  .dockerconfigjson: <redacted>"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod credentials;
 pub mod diff;
+pub mod dockerconfig;
 pub mod edit;
 pub mod embedded;
 pub mod error;
 pub mod fieldpath;
 pub mod image;
 pub mod kinds;
+pub mod krm;
 pub mod output;
 pub mod plan;
 pub mod rules;
 pub mod secret;
 pub mod selector;
 pub mod stream;
+pub mod template;
+pub mod values;
 pub mod yaml;
 
 pub use error::Error;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use helm_regcred::credentials::{self, Stdin};
 use helm_regcred::error::InputError;
 use helm_regcred::{Config, Options, Stream, diff, output, plan};
 
@@ -39,11 +40,28 @@ pub struct Args {
     /// Colour the diff.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorWhen,
+    /// Set a template variable: `vars.KEY` in templated names (over the rules file's `vars:`).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
+}
+
+/// `--set KEY=VALUE` for clap.
+pub fn parse_set(arg: &str) -> Result<(String, String), String> {
+    helm_regcred::template::parse_set(arg)
+}
+
+/// The rules file with `--set` applied.
+pub fn load_config(rules: &Path, set: &[(String, String)]) -> anyhow::Result<Config> {
+    let mut config = Config::load(rules)?;
+    for (key, value) in set {
+        config.set_var(key, value);
+    }
+    Ok(config)
 }
 
 pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     // Rules first: a broken rules file fails before any input is read.
-    let config = Config::load(&args.rules)?;
+    let config = load_config(&args.rules, &args.set)?;
     let input = read_input(files)?;
     let stream = Stream::parse(&input)?;
     let options = Options {
@@ -56,7 +74,18 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         None
     } else {
         let env = |name: &str| std::env::var(name).ok();
-        let credentials = output::resolve_credentials(&plan, &config, &env)?;
+        // `stdin: true` credentials need a stdin the manifests do not use.
+        let stdin = if files.is_empty() || files.iter().any(|f| f == Path::new("-")) {
+            Stdin::unavailable(output::STDIN_TAKEN)
+        } else {
+            Stdin::process()
+        };
+        let cx = credentials::Context {
+            env: &env,
+            base_dir: config.dir(),
+            stdin: &stdin,
+        };
+        let credentials = output::resolve_credentials_with(&plan, &config, &cx)?;
         Some(output::render(&stream, &plan, &config, &credentials))
     };
 

@@ -1,6 +1,18 @@
 //! All integration tests, in one binary (one link, shared helpers).
 
+mod argocd;
+mod check;
 mod cli;
 mod corpus;
+mod create_secret;
+mod credentials;
 mod helm;
+mod helm4;
+mod image_oracle;
+mod krm;
+mod kustomize;
+mod plugin;
+mod schema;
+mod targets;
 mod util;
+mod values;

@@ -62,6 +62,8 @@ pub fn regcred() -> Command {
     cmd.env_remove("HELM_REGCRED_RULES")
         .env_remove("HELM_REGCRED_NAMESPACE")
         .env_remove("NO_COLOR")
+        // Errors are recorded for `helm regcred last-error`: never in the developer's own state.
+        .env("XDG_STATE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .env("REG_USER", "robot")
         .env("REG_PASSWORD", TEST_PASSWORD);
     cmd
