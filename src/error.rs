@@ -22,6 +22,10 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.doc == 0 {
+            // Not about any one document: a rule rendered for this run.
+            return f.write_str("rules");
+        }
         write!(f, "document {}", self.doc)?;
         match (&self.kind, &self.name) {
             (Some(k), Some(n)) => write!(f, " ({k}/{n})")?,

@@ -111,10 +111,15 @@ impl Plan {
 ///
 /// All problems are collected before returning, so one run shows the user everything to fix.
 pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan, InputProblems> {
+    let names = Renderer::with_process_env(&config.vars, options.release.as_deref());
     let default_rule;
+    let rendered: Vec<Rule>;
     let rules: Vec<&Rule> = if config.rules.is_empty() {
         default_rule = Rule::default_rule();
         vec![&default_rule]
+    } else if config.rules.iter().any(Rule::has_templates) {
+        rendered = render_rule_templates(config, &names, options)?;
+        rendered.iter().collect()
     } else {
         config.rules.iter().collect()
     };
@@ -134,7 +139,7 @@ pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan,
         sa_needs: Vec::new(),
         templates: Vec::new(),
         changed_configs: Vec::new(),
-        names: Renderer::with_process_env(&config.vars, options.release.as_deref()),
+        names,
         secret_registries: HashMap::new(),
     };
     let wanted = |kind: &str| interest.wants(kind);
@@ -157,6 +162,33 @@ pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan,
         }
     }
     planner.finish()
+}
+
+/// The rules with their templated label values rendered for this run.
+fn render_rule_templates(config: &Config, names: &Renderer, options: &Options) -> Result<Vec<Rule>, InputProblems> {
+    let namespace = options.namespace.as_deref();
+    let render = |template: &str| names.render(template, namespace).map_err(|e| e.to_string());
+    let invalid = |template: &str, e: crate::selector::PatternError| {
+        format!("label value {template:?} renders to an invalid pattern: {e}")
+    };
+    config
+        .rules
+        .iter()
+        .map(|rule| {
+            let mut rule = rule.clone();
+            rule.selector = rule.selector.render_templates(render, invalid)?;
+            if let Some(exclude) = &rule.exclude {
+                rule.exclude = Some(exclude.render_templates(render, invalid)?);
+            }
+            Ok(rule)
+        })
+        .collect::<Result<_, String>>()
+        .map_err(|message| {
+            InputProblems(vec![Problem {
+                at: Location::default(),
+                kind: ProblemKind::Template(message),
+            }])
+        })
 }
 
 /// Which kinds are worth parsing past `kind:`, from what the rules can touch.

@@ -217,6 +217,9 @@ pub struct Selector {
     names: Option<PatternSet>,
     namespaces: Option<PatternSet>,
     labels: Vec<(String, Pattern)>,
+    /// Label values written as templates (`{{ vars.team }}`): rendered into `labels` by
+    /// [`Selector::render_templates`] before matching; an unrendered one never matches.
+    label_templates: Vec<(String, String)>,
     images: Option<PatternSet>,
     sources: Option<PatternSet>,
 }
@@ -272,6 +275,32 @@ impl Selector {
         self.namespaces.as_ref()
     }
 
+    /// A label whose value pattern is a template, rendered per run.
+    pub fn with_label_template(mut self, key: impl Into<String>, template: impl Into<String>) -> Selector {
+        self.label_templates.push((key.into(), template.into()));
+        self
+    }
+
+    /// Whether some label value still has to be rendered.
+    pub fn has_templates(&self) -> bool {
+        !self.label_templates.is_empty()
+    }
+
+    /// This selector with its templated label values rendered by `render` and compiled.
+    pub fn render_templates<E>(
+        &self,
+        render: impl Fn(&str) -> Result<String, E>,
+        invalid: impl Fn(&str, PatternError) -> E,
+    ) -> Result<Selector, E> {
+        let mut out = self.clone();
+        for (key, template) in std::mem::take(&mut out.label_templates) {
+            let rendered = render(&template)?;
+            let pattern = Pattern::new(&rendered).map_err(|e| invalid(&template, e))?;
+            out.labels.push((key, pattern));
+        }
+        Ok(out)
+    }
+
     pub fn labels(&self) -> &[(String, Pattern)] {
         &self.labels
     }
@@ -287,6 +316,7 @@ impl Selector {
     /// True when no field is set, i.e. the selector matches every resource.
     pub fn is_empty(&self) -> bool {
         self.kinds.is_none()
+            && self.label_templates.is_empty()
             && self.names.is_none()
             && self.namespaces.is_none()
             && self.labels.is_empty()
@@ -309,6 +339,9 @@ impl Selector {
         if let Some(namespaces) = &self.namespaces
             && !namespaces.is_match(s.namespace)
         {
+            return false;
+        }
+        if !self.label_templates.is_empty() {
             return false;
         }
         for (key, value) in &self.labels {

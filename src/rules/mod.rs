@@ -137,6 +137,11 @@ pub enum SecretNamespaces {
 }
 
 impl Rule {
+    /// Whether a label value of `match` or `exclude` is a template, rendered per run.
+    pub fn has_templates(&self) -> bool {
+        self.selector.has_templates() || self.exclude.as_ref().is_some_and(Selector::has_templates)
+    }
+
     /// What an empty `rules:` means: every pod that pulls from a listed registry gets that
     /// registry's secret in its pod spec.
     pub fn default_rule() -> Rule {

@@ -721,6 +721,19 @@ impl Validator<'_> {
             selector = selector.with_namespaces(set);
         }
         for (key, value) in labels.map(|l| l.value.0).unwrap_or_default() {
+            if crate::template::is_template(&value.value) {
+                // Rendered once per run (vars, --set, env, release), before matching.
+                match crate::template::check_syntax(&value.value) {
+                    Ok(()) => selector = selector.with_label_template(key.value, value.value),
+                    Err(e) => self.report(
+                        ProblemKind::InvalidPattern,
+                        pos(&value.referenced),
+                        format!("in `{block}.labels.{}`: {e}", key.value),
+                        "write a minijinja expression such as `{{ vars.team }}`",
+                    ),
+                }
+                continue;
+            }
             match Pattern::new(&value.value) {
                 Ok(pattern) => selector = selector.with_label(key.value, pattern),
                 Err(e) => self.report(
