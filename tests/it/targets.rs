@@ -118,18 +118,20 @@ fn cloudforet_oracle() {
             "{dir}: the diff says why the annotation changed"
         );
 
-        // Minimal: the embedded config gains exactly its two lines, in the |- block.
-        let added: Vec<String> = similar::TextDiff::from_lines(&before, &out)
+        // Minimal: nothing is removed or rewritten, only lines added — the embedded config
+        // gains exactly its two lines inside the |- block, at the block's indentation.
+        let deleted = similar::TextDiff::from_lines(&before, &out)
             .iter_all_changes()
-            .filter(|c| c.tag() == similar::ChangeTag::Insert)
-            .map(|c| c.value().to_string())
+            .filter(|c| c.tag() == similar::ChangeTag::Delete)
+            .count();
+        assert_eq!(deleted, 0, "{dir}: the output only adds lines");
+        let inner_added: Vec<&str> = out
+            .lines()
+            .filter(|l| l.trim_start().starts_with("- name: my-credential") || l.trim_start() == "imagePullSecrets:")
             .collect();
-        assert!(added.iter().all(|l| !l.is_empty()));
-        assert!(
-            out.contains("        start_port: 50051\n        imagePullSecrets:\n        - name: my-credential\n")
-                || out.contains("imagePullSecrets:\n          - name: my-credential"),
-            "{dir}"
-        );
+        assert_eq!(inner_added.len(), 2 * 3, "{dir}: two pod specs and the embedded config, two lines each");
+        assert!(out.contains("        start_port: 50051\n        imagePullSecrets:\n        - name: my-credential\n")
+            || out.contains("      start_port: 50051\n      imagePullSecrets:\n      - name: my-credential\n"), "{dir}");
     }
 }
 
