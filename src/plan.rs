@@ -165,7 +165,11 @@ pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan,
 }
 
 /// The rules with their templated label values rendered for this run.
-fn render_rule_templates(config: &Config, names: &Renderer, options: &Options) -> Result<Vec<Rule>, InputProblems> {
+fn render_rule_templates(
+    config: &Config,
+    names: &Renderer,
+    options: &Options,
+) -> Result<Vec<Rule>, InputProblems> {
     let namespace = options.namespace.as_deref();
     let render = |template: &str| names.render(template, namespace).map_err(|e| e.to_string());
     let invalid = |template: &str, e: crate::selector::PatternError| {

@@ -276,7 +276,11 @@ impl Selector {
     }
 
     /// A label whose value pattern is a template, rendered per run.
-    pub fn with_label_template(mut self, key: impl Into<String>, template: impl Into<String>) -> Selector {
+    pub fn with_label_template(
+        mut self,
+        key: impl Into<String>,
+        template: impl Into<String>,
+    ) -> Selector {
         self.label_templates.push((key.into(), template.into()));
         self
     }

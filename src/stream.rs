@@ -74,45 +74,53 @@ fn marker(line: &str, marker: &str) -> bool {
 }
 
 fn split(text: &str) -> Vec<Document> {
+    let bytes = text.as_bytes();
+    // Only lines that start with `---` or `...` can be markers: find just those with SIMD
+    // substring search instead of walking every line (this runs on every byte of the input).
+    let mut starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memmem::find_iter(bytes, b"\n---").map(|i| i + 1))
+        .chain(memchr::memmem::find_iter(bytes, b"\n...").map(|i| i + 1))
+        .collect();
+    starts.sort_unstable();
+    // Cut points: a `---` line starts a document; a `...` line ends one (the next starts after).
+    let mut cuts = Vec::new();
+    for &at in &starts {
+        let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+        let line = &text[at..line_end];
+        if marker(line, "---") && at > 0 {
+            cuts.push(at);
+        } else if marker(line, "...") {
+            cuts.push(line_end);
+        }
+    }
+    cuts.dedup();
+
     let mut docs = Vec::new();
+    let mut line = 1;
+    let mut counted = 0;
     let mut start = 0;
-    let mut start_line = 1;
-    let mut offset = 0;
-    let mut line_no = 1;
-    let push = |docs: &mut Vec<Document>, range: Range<usize>, line: usize| {
-        let body = &text[range.clone()];
-        if body.trim().is_empty() {
-            // Nothing but whitespace: keep the bytes (they are part of the neighbours' ranges
-            // below) but do not count it as a document.
-            return;
+    for end in cuts.into_iter().chain(std::iter::once(bytes.len())) {
+        if end <= start {
+            continue;
         }
-        docs.push(Document {
-            index: docs.len() + 1,
-            explicit_start: marker(body, "---"),
-            source: source_comment(body),
-            range,
-            line,
-        });
-    };
-    for line in text.split_inclusive('\n') {
-        if marker(line, "---") && offset > start {
-            push(&mut docs, start..offset, start_line);
-            start = offset;
-            start_line = line_no;
+        let body = &text[start..end];
+        // Nothing but whitespace: its bytes join the neighbours' ranges below, but it is not
+        // counted as a document.
+        if !body.trim().is_empty() {
+            line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
+            counted = start;
+            docs.push(Document {
+                index: docs.len() + 1,
+                explicit_start: marker(body, "---"),
+                source: source_comment(body),
+                range: start..end,
+                line,
+            });
         }
-        offset += line.len();
-        line_no += 1;
-        if marker(line, "...") {
-            push(&mut docs, start..offset, start_line);
-            start = offset;
-            start_line = line_no;
-        }
+        start = end;
     }
-    if offset > start {
-        push(&mut docs, start..offset, start_line);
-    }
-    // Blank stretches were skipped above; stretch each document over the blank text before the
-    // next one so the documents tile the whole input and writing them back loses nothing.
+    // Stretch each document over the blank text before the next one, so the documents tile the
+    // whole input and writing them back loses nothing.
     for i in 0..docs.len() {
         let next = docs.get(i + 1).map_or(text.len(), |d| d.range.start);
         docs[i].range.end = next;
@@ -131,12 +139,15 @@ fn split(text: &str) -> Vec<Document> {
 /// returns `None` and the caller parses. This lets a 1 MB CRD be skipped without starting the
 /// YAML parser at all.
 pub fn top_level_kind(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
     let mut found = None;
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("kind:") else {
-            continue;
-        };
-        let value = rest.split(" #").next().unwrap_or_default().trim();
+    let lines = (bytes.starts_with(b"kind:").then_some(0))
+        .into_iter()
+        .chain(memchr::memmem::find_iter(bytes, b"\nkind:").map(|i| i + 1));
+    for at in lines {
+        let rest = &text[at + "kind:".len()..];
+        let line = rest.split('\n').next().unwrap_or_default();
+        let value = line.split(" #").next().unwrap_or_default().trim();
         if found.is_some() || value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric())
         {
             return None;

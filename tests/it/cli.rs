@@ -357,7 +357,9 @@ fn label_values_may_be_templates() {
         "{RULES}vars: {{team: shop}}\nrules:\n  - name: team\n    match:\n      labels: {{team: \"{{{{ vars.team }}}}\"}}\n"
     );
     let pod = |name: &str, team: &str| {
-        format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{team: {team}}}}}\nspec:\n  containers: [{{name: c, image: registry.example.com/a:1}}]\n")
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{team: {team}}}}}\nspec:\n  containers: [{{name: c, image: registry.example.com/a:1}}]\n"
+        )
     };
     let input = pod("shop-pod", "shop") + &pod("ops-pod", "ops");
     let (_dir, path) = rules_file(&rules);
@@ -365,11 +367,21 @@ fn label_values_may_be_templates() {
         let mut cmd = regcred();
         cmd.arg("post-render").arg("-r").arg(&path).args(extra);
         let out = run_with_stdin(cmd, input.as_bytes());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
-    let shop_pulls = |out: &str| out.split("\n---\n").any(|d| d.contains("name: shop-pod") && d.contains("- name: example-pull"));
-    let ops_pulls = |out: &str| out.split("\n---\n").any(|d| d.contains("name: ops-pod") && d.contains("- name: example-pull"));
+    let shop_pulls = |out: &str| {
+        out.split("\n---\n")
+            .any(|d| d.contains("name: shop-pod") && d.contains("- name: example-pull"))
+    };
+    let ops_pulls = |out: &str| {
+        out.split("\n---\n")
+            .any(|d| d.contains("name: ops-pod") && d.contains("- name: example-pull"))
+    };
     let out = run(&[]);
     assert!(shop_pulls(&out) && !ops_pulls(&out), "{out}");
     let out = run(&["--set", "team=ops"]);

@@ -127,9 +127,16 @@ fn cloudforet_oracle() {
         assert_eq!(deleted, 0, "{dir}: the output only adds lines");
         let inner_added: Vec<&str> = out
             .lines()
-            .filter(|l| l.trim_start().starts_with("- name: my-credential") || l.trim_start() == "imagePullSecrets:")
+            .filter(|l| {
+                l.trim_start().starts_with("- name: my-credential")
+                    || l.trim_start() == "imagePullSecrets:"
+            })
             .collect();
-        assert_eq!(inner_added.len(), 2 * 3, "{dir}: two pod specs and the embedded config, two lines each");
+        assert_eq!(
+            inner_added.len(),
+            2 * 3,
+            "{dir}: two pod specs and the embedded config, two lines each"
+        );
         assert!(out.contains("        start_port: 50051\n        imagePullSecrets:\n        - name: my-credential\n")
             || out.contains("      start_port: 50051\n      imagePullSecrets:\n      - name: my-credential\n"), "{dir}");
     }

@@ -572,13 +572,27 @@ fn templated_secret_names_are_rendered_or_refused() {
     .unwrap();
     let out = values(&chart, &rules, &[], &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("edge-pull") && !stdout.contains("{{"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("edge-pull") && !stdout.contains("{{"),
+        "{stdout}"
+    );
     // `release` is not: an override is not tied to a release, so say so instead of writing
     // a literal template into the values.
-    std::fs::write(&rules, INGRESS_RULES.replace("secret: k8s-pull", "secret: \"{{ release }}-pull\"")).unwrap();
+    std::fs::write(
+        &rules,
+        INGRESS_RULES.replace("secret: k8s-pull", "secret: \"{{ release }}-pull\""),
+    )
+    .unwrap();
     let out = values(&chart, &rules, &[], &[]);
     assert!(!out.status.success() && out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("{{ release }}-pull") && stderr.contains("use the post-renderer"), "{stderr}");
+    assert!(
+        stderr.contains("{{ release }}-pull") && stderr.contains("use the post-renderer"),
+        "{stderr}"
+    );
 }
