@@ -424,6 +424,13 @@ impl Planner<'_, '_> {
             images: &images,
             source: r.source.as_deref(),
         };
+        // Any workload that mounts an edited config must restart, whether or not a rule
+        // selects the workload itself.
+        if self.interest.config_maps
+            && let Some((spec, path)) = &pod_spec
+        {
+            self.remember_template(&r, spec, path);
+        }
         let rules: Vec<&Rule> = self
             .rules
             .iter()
@@ -565,9 +572,6 @@ impl Planner<'_, '_> {
                 added,
                 present,
             });
-        }
-        if self.interest.config_maps {
-            self.remember_template(r, pod_spec, path);
         }
     }
 

@@ -341,3 +341,68 @@ fn image_pull_policy_on_selected_containers() {
         json!([{"name": "regcred"}])
     );
 }
+
+const EMBEDDED_RULE: &str = r#"  - name: scheduler
+    match: {kinds: [ConfigMap], names: [sched-conf]}
+    target:
+      field: "$.data['app.yaml']"
+      path: "$.connector.imagePullSecrets"
+    secrets: [regcred]
+"#;
+
+fn workload(name: &str, spec: &str) -> String {
+    format!(
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n{spec}"
+    )
+}
+
+#[test]
+fn pods_using_an_edited_config_map_any_way_are_restarted_unless_opted_out() {
+    let config_map = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sched-conf\ndata:\n  app.yaml: |\n    connector:\n      port: 1\n";
+    let via_env_from = workload(
+        "env-from",
+        "      containers:\n      - name: c\n        image: nginx\n        envFrom:\n        - configMapRef: {name: sched-conf}\n",
+    );
+    let via_value_from = workload(
+        "value-from",
+        "      containers:\n      - name: c\n        image: nginx\n        env:\n        - name: PORT\n          valueFrom: {configMapKeyRef: {name: sched-conf, key: app.yaml}}\n",
+    );
+    let via_projected = workload(
+        "projected",
+        "      containers: [{name: c, image: nginx}]\n      volumes:\n      - name: v\n        projected:\n          sources:\n          - configMap: {name: sched-conf}\n",
+    );
+    let unrelated = workload(
+        "other",
+        "      containers: [{name: c, image: nginx}]\n      volumes:\n      - {name: v, configMap: {name: other-conf}}\n",
+    );
+    let input = [
+        config_map,
+        &via_env_from,
+        &via_value_from,
+        &via_projected,
+        &unrelated,
+    ]
+    .concat();
+
+    let (out, plan) = render_twice(&input, &rules(EMBEDDED_RULE));
+    let docs = documents(&out);
+    let annotation = "checksum.helm-regcred.io/sched-conf";
+    let annotated: Vec<&str> = docs
+        .iter()
+        .filter(|d| d["spec"]["template"]["metadata"]["annotations"][annotation].is_string())
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(annotated, ["env-from", "value-from", "projected"]);
+    assert_eq!(plan.notes.len(), 3, "each annotation is explained");
+
+    // rollout: false leaves the pods alone (the config still changes).
+    let (out, plan) = render_twice(
+        &input,
+        &rules(&format!("{EMBEDDED_RULE}    rollout: false\n")),
+    );
+    assert!(!out.contains(annotation) && plan.notes.is_empty());
+    assert!(
+        out.contains("      imagePullSecrets:\n      - name: regcred\n"),
+        "{out}"
+    );
+}
