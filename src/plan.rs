@@ -760,15 +760,7 @@ impl Planner<'_, '_> {
         for rule in rules {
             add_all(&mut namespaces, self.secret_namespaces(rule, r));
         }
-        let all: Vec<String> = added.iter().chain(&present).cloned().collect();
-        self.need(&all, r, &namespaces);
-        self.plan.changes.push(Change {
-            at: r.at.clone(),
-            namespace: r.namespace.map(str::to_string),
-            path,
-            added,
-            present,
-        });
+        self.record(r, path, added, present, &namespaces);
     }
 
     fn embedded_target(&mut self, r: &Resource, field: &FieldPath, groups: Vec<TargetGroup>) {
@@ -872,15 +864,7 @@ impl Planner<'_, '_> {
             }
         }
         for (path, added, present) in changes {
-            let all: Vec<String> = added.iter().chain(&present).cloned().collect();
-            self.need(&all, r, &namespaces);
-            self.plan.changes.push(Change {
-                at: r.at.clone(),
-                namespace: r.namespace.map(str::to_string),
-                path,
-                added,
-                present,
-            });
+            self.record(r, path, added, present, &namespaces);
         }
         if let Some(embedded) = embedded {
             self.plan.edits.extend(embedded.outer);
@@ -934,6 +918,26 @@ impl Planner<'_, '_> {
                 .into_iter()
                 .collect(),
         }
+    }
+
+    /// A target list the rules selected: what it got, and the Secrets it now needs.
+    fn record(
+        &mut self,
+        r: &Resource,
+        path: String,
+        added: Vec<String>,
+        present: Vec<String>,
+        namespaces: &[String],
+    ) {
+        let all: Vec<String> = added.iter().chain(&present).cloned().collect();
+        self.need(&all, r, namespaces);
+        self.plan.changes.push(Change {
+            at: r.at.clone(),
+            namespace: r.namespace.map(str::to_string),
+            path,
+            added,
+            present,
+        });
     }
 
     /// Record that the resource needs these Secrets, in its namespace and the extra ones.

@@ -9,7 +9,6 @@
 //! The findings are the plan's changes that add something: a pod spec the rules select that
 //! lacks one of the Secrets they give it. So `check` and the post-renderer cannot disagree.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
@@ -87,7 +86,7 @@ fn files(args: &[String]) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let config = Config::load(&split.rules_path()?)?;
-    let input = read_all(&files)?;
+    let input = super::read_input(&files)?;
     report(&check(&input, &config, &options)?)
 }
 
@@ -153,38 +152,4 @@ fn report(plan: &Plan) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::FAILURE)
     }
-}
-
-/// Stdin (no files, or `-`), else the files joined into one stream.
-fn read_all(files: &[PathBuf]) -> anyhow::Result<Vec<u8>> {
-    if files.is_empty() {
-        return read(Path::new("-"));
-    }
-    let mut joined = Vec::new();
-    for file in files {
-        let bytes = read(file)?;
-        if !joined.is_empty() {
-            if !joined.ends_with(b"\n") {
-                joined.push(b'\n');
-            }
-            if !bytes.starts_with(b"---") {
-                joined.extend_from_slice(b"---\n");
-            }
-        }
-        joined.extend_from_slice(&bytes);
-    }
-    Ok(joined)
-}
-
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .context("cannot read stdin")?;
-    } else {
-        bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    Ok(bytes)
 }

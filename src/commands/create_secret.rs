@@ -128,16 +128,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.output_file {
         Some(path) => write_private(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(e).context("cannot write to stdout");
-            }
-        }
+        None => super::write_stdout(text.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,8 @@
 //! mutator `exec: "helm-regcred krm"` run by `kpt fn render --allow-exec`. The rules come from
 //! `functionConfig` (see `helm_regcred::krm`).
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
-use helm_regcred::error::InputError;
 use helm_regcred::krm::{KrmError, ResourceList};
 use helm_regcred::{Options, output, plan};
 
@@ -26,14 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let mut input = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut input)
-        .map_err(|source| InputError::Read {
-            what: "stdin".into(),
-            source,
-        })?;
+    let input = super::read(std::path::Path::new("-"))?;
     // Without a ResourceList there is nothing to answer with: stderr and the exit code only.
     let list = ResourceList::parse(&input)?;
     let env = |name: &str| std::env::var(name).ok();
@@ -46,7 +36,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             (list.render(&[], &[], &results), Some(e))
         }
     };
-    write_stdout(output.as_bytes())?;
+    super::write_stdout(output.as_bytes())?;
     match failure {
         // The message alone: it already says what its causes say.
         Some(e) => Err(anyhow::anyhow!("{e}")),
@@ -72,15 +62,4 @@ fn transform(
     }
     let secrets = output::added_documents(&plan, &config, Some(&credentials));
     Ok(list.render(&plan.edits, &secrets, &list.plan_results(&plan)))
-}
-
-/// One write of the whole result, so a failure never leaves half a ResourceList.
-pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(e).context("cannot write to stdout")
-        }
-        _ => Ok(()),
-    }
 }

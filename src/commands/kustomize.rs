@@ -9,14 +9,10 @@
 //! annotation (kustomize matches output to input by it); the added Secrets have none, which
 //! kustomize takes as new resources.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use helm_regcred::error::InputError;
 use helm_regcred::{Options, Stream, krm, output, plan};
-
-use super::krm::write_stdout;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,14 +33,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // The file is kustomize's re-serialized temp copy: name the resource, not the temp path.
     let config = krm::rules_from_resource(&text, "RegcredConfig (kustomize transformer config)")?;
 
-    let mut input = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut input)
-        .map_err(|source| InputError::Read {
-            what: "stdin".into(),
-            source,
-        })?;
+    let input = super::read(std::path::Path::new("-"))?;
     let stream = Stream::parse(&input)?;
     // A `namespace:` transformer that ran before us has set every namespace already; one that
     // runs after sets the Secrets' namespace along with everything else (docs/kustomize.md).
@@ -58,5 +47,5 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for warning in &plan.warnings {
         eprintln!("helm-regcred: warning: {warning}");
     }
-    write_stdout(output::render(&stream, &plan, &config, &credentials).as_bytes())
+    super::write_stdout(output::render(&stream, &plan, &config, &credentials).as_bytes())
 }

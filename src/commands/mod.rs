@@ -1,6 +1,8 @@
 //! Front ends. Each turns flags and I/O into library calls and back; none holds engine logic.
 
 use std::io::IsTerminal;
+
+use helm_regcred::error::InputError;
 use std::process::ExitCode;
 
 pub mod check;
@@ -73,4 +75,61 @@ pub fn usage_error(e: clap::Error) -> ! {
         last_error::record(e.render().to_string().trim_end());
     }
     e.exit()
+}
+
+/// One write of the whole result, so a failure never leaves half a stream on stdout. A reader
+/// that went away (`| head`) is not our failure.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Stdin (no files), or the files in order joined into one stream (so Secrets are emitted
+/// once); `-` among the files reads stdin.
+pub fn read_input(files: &[std::path::PathBuf]) -> Result<Vec<u8>, InputError> {
+    if files.is_empty() {
+        return read(std::path::Path::new("-"));
+    }
+    let mut joined = Vec::new();
+    for file in files {
+        let bytes = read(file)?;
+        if !joined.is_empty() {
+            if !joined.ends_with(b"\n") {
+                joined.push(b'\n');
+            }
+            if !bytes.starts_with(b"---") {
+                joined.extend_from_slice(b"---\n");
+            }
+        }
+        joined.extend_from_slice(&bytes);
+    }
+    Ok(joined)
+}
+
+/// One file, or stdin for `-`.
+pub fn read(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
+    use std::io::Read as _;
+    let stdin = path == std::path::Path::new("-");
+    let mut bytes = Vec::new();
+    let result = if stdin {
+        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
+    };
+    result.map_err(|source| InputError::Read {
+        what: if stdin {
+            "stdin".into()
+        } else {
+            path.display().to_string()
+        },
+        source,
+    })?;
+    Ok(bytes)
 }

@@ -1,12 +1,10 @@
 //! `post-render` and `render`: the engine as a filter from manifests to manifests.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use helm_regcred::credentials::{self, Stdin};
-use helm_regcred::error::InputError;
 use helm_regcred::{Config, Options, Stream, diff, output, plan};
 
 use super::ColorWhen;
@@ -62,7 +60,7 @@ pub fn load_config(rules: &Path, set: &[(String, String)]) -> anyhow::Result<Con
 pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     // Rules first: a broken rules file fails before any input is read.
     let config = load_config(&args.rules, &args.set)?;
-    let input = read_input(files)?;
+    let input = super::read_input(files)?;
     let stream = Stream::parse(&input)?;
     let options = Options {
         namespace: args.namespace.clone(),
@@ -117,51 +115,6 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         Some(text) => text.as_bytes(),
         None => &input,
     };
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(out).and_then(|()| stdout.flush()) {
-        // A reader that went away (`| head`) is not our failure.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e).context("cannot write to stdout");
-        }
-    }
+    super::write_stdout(out)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Stdin, or the files in order joined into one stream (so Secrets are emitted once).
-fn read_input(files: &[PathBuf]) -> anyhow::Result<Vec<u8>> {
-    if files.is_empty() {
-        return Ok(read(Path::new("-"))?);
-    }
-    let mut joined = Vec::new();
-    for file in files {
-        let bytes = read(file)?;
-        if !joined.is_empty() {
-            if !joined.ends_with(b"\n") {
-                joined.push(b'\n');
-            }
-            if !bytes.starts_with(b"---") {
-                joined.extend_from_slice(b"---\n");
-            }
-        }
-        joined.extend_from_slice(&bytes);
-    }
-    Ok(joined)
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, InputError> {
-    let mut bytes = Vec::new();
-    let result = if path == Path::new("-") {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
-    } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
-    };
-    result.map_err(|source| InputError::Read {
-        what: if path == Path::new("-") {
-            "stdin".into()
-        } else {
-            path.display().to_string()
-        },
-        source,
-    })?;
-    Ok(bytes)
 }

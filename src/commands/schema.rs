@@ -1,10 +1,8 @@
 //! `schema`: the JSON Schema of the rules file, for editors (`# yaml-language-server: $schema=`)
 //! and CI validation. The committed `regcred.schema.json` is this output (a test checks it).
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use helm_regcred::Config;
 
 /// The schema as committed: pretty JSON with a final newline.
@@ -16,14 +14,6 @@ pub fn text() -> String {
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text().as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(e).context("cannot write to stdout")
-        }
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    super::write_stdout(text().as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }

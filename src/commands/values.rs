@@ -4,7 +4,6 @@
 //! A chart without any `imagePullSecrets` key is an error (exit 1, nothing written): an empty
 //! override would look like success while no pod gets a pull secret.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -84,16 +83,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(path) => std::fs::write(path, &text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(e).context("cannot write to stdout");
-            }
-        }
+        None => super::write_stdout(text.as_bytes())?,
     }
     report(&plan, args);
     Ok(ExitCode::SUCCESS)
