@@ -752,14 +752,22 @@ mod tests {
     #[cfg(unix)]
     mod helpers {
         use super::*;
-        use std::os::unix::fs::PermissionsExt as _;
 
         /// A helper script in a temp dir that answers like docker-credential-helpers.
         fn fake_helper(body: &str) -> (tempfile::TempDir, Helpers) {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("docker-credential-fake");
-            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            // Written through `install` so this process never holds a writable descriptor to
+            // a file it executes: a parallel test's fork would make the exec fail with ETXTBSY.
+            let source = dir.path().join("script");
+            std::fs::write(&source, format!("#!/bin/sh\n{body}\n")).unwrap();
+            let installed = std::process::Command::new("install")
+                .args(["-m", "0755"])
+                .arg(&source)
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(installed.success());
             let helpers = Helpers {
                 path: Some(dir.path().as_os_str().to_owned()),
             };

@@ -408,15 +408,12 @@ fn fake_docker_config(scene: &Scene) -> String {
     std::fs::create_dir_all(&bin).unwrap();
     let answer = serde_json::json!({"Username": "helper-user", "Secret": TEST_PASSWORD});
     let helper = bin.join("docker-credential-fake");
-    std::fs::write(
+    crate::util::write_executable(
         &helper,
-        format!(
+        &format!(
             "#!/bin/sh\n[ \"$1\" = get ] || exit 3\ncat >/dev/null\ncat <<'EOF'\n{answer}\nEOF\n"
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     format!(
         "{}:{}",
         bin.display(),

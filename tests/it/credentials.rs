@@ -88,8 +88,7 @@ impl Scene {
             log.display()
         );
         let helper = bin_dir.join("docker-credential-fake");
-        std::fs::write(&helper, script).unwrap();
-        make_executable(&helper);
+        crate::util::write_executable(&helper, &script);
         format!(
             "{}:{}",
             bin_dir.display(),
@@ -100,11 +99,6 @@ impl Scene {
     fn helper_log(&self) -> String {
         std::fs::read_to_string(self.path("helper.log")).unwrap_or_default()
     }
-}
-
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// The password in any form a careless tool might print it: raw, JSON-escaped, or as a

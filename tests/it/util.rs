@@ -103,3 +103,21 @@ pub fn assert_no_password(out: &Output) {
         assert!(!text.contains(TEST_PASSWORD), "password leaked on {name}");
     }
 }
+
+/// Write an executable script. A script written by this process and then executed can fail
+/// with ETXTBSY ("Text file busy") when another test thread forks while the write descriptor
+/// is open: the child holds it until its exec. So the text goes to a side file that is never
+/// executed, and a child process (`install`) creates the executable.
+pub fn write_executable(path: &Path, text: &str) {
+    let source = path.with_extension("source");
+    std::fs::write(&source, text).unwrap();
+    let status = Command::new("install")
+        .arg("-m")
+        .arg("0755")
+        .arg(&source)
+        .arg(path)
+        .status()
+        .expect("run install");
+    assert!(status.success(), "install {} failed", path.display());
+    std::fs::remove_file(&source).unwrap();
+}
