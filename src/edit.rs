@@ -257,7 +257,7 @@ pub fn edit_at(
 
 /// Put `value` where a null value is: replace `null`/`~`, or write it after the colon of a
 /// `key:` that has nothing after it (the empty scalar has no text of its own).
-fn replace_null(text: &str, key_node: &Node, value: &Node, new: String) -> Edit {
+pub(crate) fn replace_null(text: &str, key_node: &Node, value: &Node, new: String) -> Edit {
     if value.start < value.end {
         return Edit {
             range: value.start..value.end,
@@ -408,7 +408,7 @@ fn flow_items(names: &[&str], shape: ItemShape, syntax: Syntax) -> String {
         .join(", ")
 }
 
-fn insert(at: usize, text: String) -> Edit {
+pub(crate) fn insert(at: usize, text: String) -> Edit {
     Edit {
         range: at..at,
         text,
@@ -425,7 +425,7 @@ pub fn line_end(text: &str, pos: usize) -> usize {
 
 /// Insert whole lines at a line end; at the end of a text that has no final newline, start with
 /// one and drop the last, so the absence of a trailing newline is kept.
-fn at_line_end(text: &str, at: usize, newline: &str, body: String) -> Edit {
+pub(crate) fn at_line_end(text: &str, at: usize, newline: &str, body: String) -> Edit {
     if at == text.len() && !text.is_empty() && !text.ends_with('\n') {
         let body = body.strip_suffix(newline).unwrap_or(&body);
         insert(at, format!("{newline}{body}"))

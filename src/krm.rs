@@ -661,7 +661,7 @@ fn append_entries(text: &str, newline: &str, map: &Node, key: &str, entries: &[E
                     .map_or(2, |first| first.col.saturating_sub(list.col))
                     .max(2);
                 let body = block_entries(list.col, gap, newline, entries);
-                at_line_end(text, edit::line_end(text, list.end), newline, body)
+                edit::at_line_end(text, edit::line_end(text, list.end), newline, body)
             }
             Value::Seq { items, flow: true } => {
                 let (at, sep) = match items.last() {
@@ -669,20 +669,11 @@ fn append_entries(text: &str, newline: &str, map: &Node, key: &str, entries: &[E
                     None => (list.start + 1, ""),
                 };
                 let joined: Vec<&str> = entries.iter().map(|e| e.json.as_str()).collect();
-                insert(at, format!("{sep}{}", joined.join(", ")))
+                edit::insert(at, format!("{sep}{}", joined.join(", ")))
             }
             // A null value (checked in `parse`: anything else is a list): a flow list in its
-            // place, right after the colon when the null has no text of its own.
-            Value::Scalar(s) if s.text.is_empty() => {
-                let colon = text[key_node.end..]
-                    .find(':')
-                    .map_or(key_node.end, |i| key_node.end + i + 1);
-                insert(colon, format!(" {}", flow_list()))
-            }
-            _ => Edit {
-                range: list.start..list.end,
-                text: flow_list(),
-            },
+            // place.
+            _ => edit::replace_null(text, key_node, list, flow_list()),
         },
         None if map.is_flow() => {
             let at = map.end.saturating_sub(1);
@@ -691,7 +682,7 @@ fn append_entries(text: &str, newline: &str, map: &Node, key: &str, entries: &[E
             } else {
                 ""
             };
-            insert(at, format!("{sep}{key}: {}", flow_list()))
+            edit::insert(at, format!("{sep}{key}: {}", flow_list()))
         }
         None => {
             let col = map
@@ -703,7 +694,7 @@ fn append_entries(text: &str, newline: &str, map: &Node, key: &str, entries: &[E
                 " ".repeat(col),
                 block_entries(col, 2, newline, entries)
             );
-            at_line_end(text, edit::line_end(text, map.end), newline, body)
+            edit::at_line_end(text, edit::line_end(text, map.end), newline, body)
         }
     }
 }
@@ -725,24 +716,6 @@ fn block_entries(col: usize, gap: usize, newline: &str, entries: &[Entry]) -> St
         }
     }
     out
-}
-
-fn insert(at: usize, text: String) -> Edit {
-    Edit {
-        range: at..at,
-        text,
-    }
-}
-
-/// Whole lines inserted at a line start; at the end of a text without a final newline the
-/// newline moves to the front, so the text still ends without one.
-fn at_line_end(text: &str, at: usize, newline: &str, body: String) -> Edit {
-    if at == text.len() && !text.is_empty() && !text.ends_with('\n') {
-        let body = body.strip_suffix(newline).unwrap_or(&body);
-        insert(at, format!("{newline}{body}"))
-    } else {
-        insert(at, body)
-    }
 }
 
 #[cfg(test)]

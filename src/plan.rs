@@ -100,13 +100,6 @@ impl std::fmt::Display for Warning {
     }
 }
 
-impl Plan {
-    /// True when applying the plan would change nothing.
-    pub fn is_noop(&self) -> bool {
-        self.edits.is_empty() && self.secrets.is_empty()
-    }
-}
-
 /// Match `config` against every document of `stream`.
 ///
 /// All problems are collected before returning, so one run shows the user everything to fix.
