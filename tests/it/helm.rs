@@ -332,3 +332,29 @@ fn helm3_shows_the_reason_of_a_failure() {
     assert!(stderr.contains("regcred.yaml:6:5"), "{stderr}");
     assert!(stderr.contains("credentialz"), "{stderr}");
 }
+
+/// A successful run's stdout and stderr; fails the test on a non-zero exit or a leaked password.
+pub fn ok(out: &Output) -> (String, String) {
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "failed: {stderr}\n{stdout}");
+    assert!(
+        !stdout.contains(TEST_PASSWORD) && !stderr.contains(TEST_PASSWORD),
+        "password leaked"
+    );
+    (stdout, stderr)
+}
+
+/// A throwaway chart named `name` with these `templates/` files.
+pub fn temp_chart(name: &str, templates: &[(&str, &str)]) -> tempfile::TempDir {
+    let chart = tempfile::tempdir().unwrap();
+    std::fs::create_dir(chart.path().join("templates")).unwrap();
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+    )
+    .unwrap();
+    for (file, text) in templates {
+        std::fs::write(chart.path().join("templates").join(file), text).unwrap();
+    }
+    chart
+}

@@ -3,41 +3,24 @@
 
 use std::process::Output;
 
-use crate::helm::{CHART, Helm, RULES, documents, text};
+use crate::helm::{CHART, Helm, RULES, documents, ok, text};
 use crate::plugin::plugin_names;
-use crate::util::TEST_PASSWORD;
 
 /// A chart Helm renders happily but helm-regcred must refuse: `imagePullSecrets` is a string.
 pub fn bad_chart() -> tempfile::TempDir {
-    let chart = tempfile::tempdir().unwrap();
-    std::fs::create_dir(chart.path().join("templates")).unwrap();
-    std::fs::write(
-        chart.path().join("Chart.yaml"),
-        "apiVersion: v2\nname: bad\nversion: 0.1.0\n",
+    crate::helm::temp_chart(
+        "bad",
+        &[(
+            "pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  imagePullSecrets: oops\n  containers:\n    - name: c\n      image: registry.example.com/x:1\n",
+        )],
     )
-    .unwrap();
-    std::fs::write(
-        chart.path().join("templates/pod.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  imagePullSecrets: oops\n  containers:\n    - name: c\n      image: registry.example.com/x:1\n",
-    )
-    .unwrap();
-    chart
 }
 
 fn bad_rules() -> (tempfile::TempDir, std::path::PathBuf) {
     crate::util::rules_file(
         "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: registry.example.com\n    secret: demo-pull\n    credentialz: {}\n",
     )
-}
-
-fn ok(out: &Output) -> (String, String) {
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "failed: {stderr}\n{stdout}");
-    assert!(
-        !stdout.contains(TEST_PASSWORD) && !stderr.contains(TEST_PASSWORD),
-        "password leaked"
-    );
-    (stdout, stderr)
 }
 
 /// `helm template demo CHART --post-renderer regcred-postrender [ARGS as --post-renderer-args]`.

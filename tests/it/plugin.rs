@@ -2,10 +2,10 @@
 //! each in its own HELM_*_HOME. The plugins are installed from this working tree; the test
 //! build is their binary (`HELM_REGCRED_BINARY`), so no test writes into the checkout.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::helm::{CHART, FakeApi, Helm, RULES, documents, repo, text};
-use crate::util::{TEST_PASSWORD, bin, tool};
+use crate::helm::{CHART, FakeApi, Helm, RULES, documents, ok, repo, text};
+use crate::util::{bin, tool};
 
 /// The NAME column of `helm plugin list`.
 pub fn plugin_names(list: &str) -> Vec<String> {
@@ -26,16 +26,6 @@ fn installed_plugin_files(helm: &Helm) -> Vec<String> {
         .flatten()
         .filter_map(|e| std::fs::read_to_string(e.path().join("plugin.yaml")).ok())
         .collect()
-}
-
-fn ok(out: &Output) -> (String, String) {
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "failed: {stderr}\n{stdout}");
-    assert!(
-        !stdout.contains(TEST_PASSWORD) && !stderr.contains(TEST_PASSWORD),
-        "password leaked"
-    );
-    (stdout, stderr)
 }
 
 /// Helm keeps working after the plugins are gone, and the checkout is untouched.
@@ -403,18 +393,13 @@ fn helm3_wrapper_explains_a_secret_owned_by_another_release() {
 #[test]
 fn helm3_wrapper_passes_the_release_namespace() {
     let helm = Helm::v3().with_plugins(&[]);
-    let chart = tempfile::tempdir().unwrap();
-    std::fs::create_dir(chart.path().join("templates")).unwrap();
-    std::fs::write(
-        chart.path().join("Chart.yaml"),
-        "apiVersion: v2\nname: ns\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chart.path().join("templates/pods.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  containers: [{name: c, image: registry.example.com/a:1}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  containers: [{name: c, image: registry.example.com/b:1}]\n",
-    )
-    .unwrap();
+    let chart = crate::helm::temp_chart(
+        "ns",
+        &[(
+            "pods.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  containers: [{name: c, image: registry.example.com/a:1}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  containers: [{name: c, image: registry.example.com/b:1}]\n",
+        )],
+    );
     let out = helm
         .user()
         .args(["regcred", "template", "ns"])
