@@ -251,7 +251,7 @@ impl<'a> ResourceList<'a> {
         let text = |key| config.get(key).and_then(Node::as_str).unwrap_or_default();
         match (text("apiVersion"), text("kind")) {
             (_, rules::KIND) | (rules::API_VERSION, _) => Ok(Config::parse(
-                &resource_text(self.stream.text, config, &["metadata"]),
+                &resource_text(self.stream.text, config, &[]),
                 FUNCTION_CONFIG_ORIGIN,
             )?),
             (_, "ConfigMap") => self.rules_from_config_map(config),
@@ -473,13 +473,13 @@ pub fn rules_from_resource(text: &str, origin: &str) -> Result<Config, KrmError>
         // Not a mapping or not YAML: the rules loader says what is wrong, located.
         _ => return Ok(Config::parse(text, origin)?),
     };
-    let text = resource_text(text, &root, &["metadata", "argsOneLiner", "argsFromFile"]);
+    let text = resource_text(text, &root, &["argsOneLiner", "argsFromFile"]);
     Ok(Config::parse(&text, origin)?)
 }
 
 /// The text of the resource `node` of `text`, for the rules loader: everything before it is
-/// blanked, and so are the entries `ignored` (KRM resources carry a `metadata:`, a rules file
-/// has none). Blanking keeps every byte offset, so the loader's line:column point into the
+/// blanked, and so are the entries `ignored` (keys other tools put there; the rules loader
+/// itself accepts `metadata:`). Blanking keeps every byte offset, so the loader's line:column point into the
 /// real input.
 fn resource_text(text: &str, node: &Node, ignored: &[&str]) -> String {
     let mut bytes = text.as_bytes()[..node.end].to_vec();
