@@ -11,10 +11,19 @@
 //! yields events one at a time, which lets [`parse_document`] stop as soon as a document's `kind:`
 //! says no rule can touch it (a 1 MB CRD then costs a few lines of scanning, not a full parse).
 //! serde_yaml (deprecated) offers neither spans nor early stop.
+//!
+//! libyaml-safer is also slow (about 100 instructions per byte), so documents first go through
+//! [`fast`], a strict scanner for the block YAML charts render to. It either returns exactly the
+//! tree libyaml-safer would build or defers to it; libyaml-safer keeps the last word on everything
+//! else, including every syntax error message.
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
+
+mod fast;
 
 /// A node with its byte span in the whole input stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +58,9 @@ pub enum Value {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scalar {
-    pub text: String,
+    /// Inline up to 24 bytes: most keys and values are short, and a heap allocation per scalar
+    /// was a tenth of a post-render's time.
+    pub text: CompactString,
     pub style: Style,
     pub tagged: bool,
 }
@@ -183,14 +194,40 @@ pub fn parse_document(
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Parsed, SyntaxError> {
+    with_final_break(text, origin, |text| {
+        match fast::parse(text, origin, wanted) {
+            Ok(parsed) => Ok(parsed),
+            Err(fast::Defer) => guarded(text, origin, wanted),
+        }
+    })
+}
+
+/// [`parse_document`] without the fast path: libyaml-safer only. The reference the fast path
+/// is tested against.
+pub fn parse_document_reference(
+    text: &str,
+    origin: Origin,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Parsed, SyntaxError> {
+    with_final_break(text, origin, |text| guarded(text, origin, wanted))
+}
+
+/// Run `parse` on `text` ending with a line break.
+///
+/// libyaml-safer 0.3 panics ("unexpected end of input") on a block scalar that ends the input
+/// without a line break, which a stream's last document may do, and the fast path relies on
+/// every line having one. A trailing break changes no value and no position; spans are clamped
+/// back to the real text.
+fn with_final_break(
+    text: &str,
+    origin: Origin,
+    parse: impl FnOnce(&str) -> Result<Parsed, SyntaxError>,
+) -> Result<Parsed, SyntaxError> {
     if text.ends_with('\n') {
-        return guarded(text, origin, wanted);
+        return parse(text);
     }
-    // libyaml-safer 0.3 panics ("unexpected end of input") on a block scalar that ends the input
-    // without a line break, which a stream's last document may do. A trailing break changes no
-    // value and no position; spans are clamped back to the real text.
     let padded = format!("{text}\n");
-    let mut parsed = guarded(&padded, origin, wanted)?;
+    let mut parsed = parse(&padded)?;
     if let Parsed::Node(node) = &mut parsed {
         clamp(node, origin.offset + text.len());
     }
@@ -337,7 +374,7 @@ impl Builder<'_, '_, '_> {
                     _ => Style::Plain,
                 };
                 let scalar = Scalar {
-                    text: value,
+                    text: value.into(),
                     style,
                     tagged: tag.is_some(),
                 };
