@@ -25,6 +25,9 @@ use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle}
 
 mod fast;
 
+/// Deepest nesting of collections read; real manifests use a few dozen levels.
+const MAX_NESTING: usize = 1000;
+
 /// A node with its byte span in the whole input stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -361,6 +364,15 @@ impl Builder<'_, '_, '_> {
 
     /// Build the node that starts with `ev`. `depth` is 0 for the document root.
     fn node(&mut self, ev: Event, depth: usize) -> Result<Node, SyntaxError> {
+        // Each level is a stack frame here: refuse what no manifest needs before the stack
+        // runs out (a crash would tell the user nothing).
+        if depth > MAX_NESTING {
+            return Err(SyntaxError {
+                line: ev.line,
+                col: ev.col,
+                message: format!("nested deeper than {MAX_NESTING} levels"),
+            });
+        }
         let (start, line, col) = (ev.start, ev.line, ev.col);
         let (value, end) = match ev.data {
             EventData::Scalar {

@@ -25,6 +25,10 @@ pub struct Defer;
 
 type R<T> = Result<T, Defer>;
 
+/// Deeper nesting is left to libyaml-safer's path, which reports it: manifests nest a few dozen
+/// levels, and the recursion here must not overflow the stack on hostile input.
+const MAX_DEPTH: usize = 200;
+
 /// Parse `text` (one document, ending with a line break) or defer to libyaml-safer.
 pub(super) fn parse(text: &str, origin: Origin, wanted: &dyn Fn(&str) -> bool) -> R<Parsed> {
     if !text.ends_with('\n') || !characters_ok(text) {
@@ -38,6 +42,7 @@ pub(super) fn parse(text: &str, origin: Origin, wanted: &dyn Fn(&str) -> bool) -
         stopped: None,
         entries: Vec::new(),
         items: Vec::new(),
+        depth: 0,
     };
     scanner.document()
 }
@@ -88,6 +93,8 @@ struct Scanner<'t, 'w> {
     /// moves its own into an exact-size `Vec` when it ends, instead of growing one per level.
     entries: Vec<(Node, Node)>,
     items: Vec<Node>,
+    /// Block collections open around the current position.
+    depth: usize,
 }
 
 /// Bytes that cannot start a plain scalar (`-`, `?` and `:` can, when not followed by a space,
@@ -281,9 +288,18 @@ impl<'t> Scanner<'t, '_> {
         self.node(start, end, line, Value::Scalar(scalar))
     }
 
+    fn enter(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Defer);
+        }
+        Ok(())
+    }
+
     /// A block mapping whose first key (already scanned) is on `line`; its entries are the lines
     /// indented like that key.
     fn block_map(&mut self, mut line: Line, mut key: Key, root: bool) -> R<(Node, Option<Line>)> {
+        self.enter()?;
         let col = key.node.start - self.origin.offset - line.start;
         let (start, first_line) = (key.node.start - self.origin.offset, line);
         let base = self.entries.len();
@@ -317,6 +333,7 @@ impl<'t> Scanner<'t, '_> {
             entries,
             flow: false,
         };
+        self.depth -= 1;
         Ok((self.node(start, end, first_line, value), next))
     }
 
@@ -329,6 +346,7 @@ impl<'t> Scanner<'t, '_> {
         mut p: usize,
         indentless: bool,
     ) -> R<(Node, Option<Line>)> {
+        self.enter()?;
         let col = p - line.start;
         let (start, first_line) = (p, line);
         let base = self.items.len();
@@ -351,6 +369,7 @@ impl<'t> Scanner<'t, '_> {
             .map(|v| v.end - self.origin.offset)
             .unwrap_or(start);
         let value = Value::Seq { items, flow: false };
+        self.depth -= 1;
         Ok((self.node(start, end, first_line, value), next))
     }
 
@@ -399,7 +418,7 @@ impl<'t> Scanner<'t, '_> {
         let (node, after, last) = match b[p] {
             b'|' => return self.literal(line, p, parent),
             b'[' | b'{' => {
-                let (node, after) = self.flow(line, p)?;
+                let (node, after) = self.flow(line, p, self.depth)?;
                 (node, after, line)
             }
             b'"' | b'\'' => {
@@ -678,7 +697,10 @@ impl<'t> Scanner<'t, '_> {
 
     /// A flow collection on one line starting at `p` (`[` or `{`): the node and the offset past
     /// its closing bracket.
-    fn flow(&self, line: Line, p: usize) -> R<(Node, usize)> {
+    fn flow(&self, line: Line, p: usize, depth: usize) -> R<(Node, usize)> {
+        if depth >= MAX_DEPTH {
+            return Err(Defer);
+        }
         let b = self.b;
         let close = if b[p] == b'[' { b']' } else { b'}' };
         let mut i = self.skip_spaces(p + 1)?;
@@ -687,11 +709,11 @@ impl<'t> Scanner<'t, '_> {
         if b[i] != close {
             loop {
                 if close == b']' {
-                    let (item, after) = self.flow_node(line, i)?;
+                    let (item, after) = self.flow_node(line, i, depth)?;
                     items.push(item);
                     i = self.skip_spaces(after)?;
                 } else {
-                    let (key, after) = self.flow_node(line, i)?;
+                    let (key, after) = self.flow_node(line, i, depth)?;
                     if !matches!(key.value, Value::Scalar(_)) {
                         return Err(Defer);
                     }
@@ -700,7 +722,7 @@ impl<'t> Scanner<'t, '_> {
                         return Err(Defer);
                     }
                     let v = self.skip_spaces(colon + 1)?;
-                    let (value, after) = self.flow_node(line, v)?;
+                    let (value, after) = self.flow_node(line, v, depth)?;
                     entries.push((key, value));
                     i = self.skip_spaces(after)?;
                 }
@@ -728,10 +750,10 @@ impl<'t> Scanner<'t, '_> {
     }
 
     /// A node inside a one-line flow collection.
-    fn flow_node(&self, line: Line, p: usize) -> R<(Node, usize)> {
+    fn flow_node(&self, line: Line, p: usize, depth: usize) -> R<(Node, usize)> {
         let b = self.b;
         match b[p] {
-            b'[' | b'{' => self.flow(line, p),
+            b'[' | b'{' => self.flow(line, p, depth + 1),
             b'"' | b'\'' => {
                 let (text, end) = self.quoted(p)?;
                 let style = if b[p] == b'"' {

@@ -366,3 +366,36 @@ fn mutated_corpus_documents_never_read_differently() {
     }
     eprintln!("mutations: fast path took {taken} of {tried}");
 }
+
+#[test]
+fn deep_nesting_is_refused_not_a_crash() {
+    // The binary parses on its main thread, 8 MiB of stack by default on Linux; a test thread
+    // has 2 MiB. Debug frames are larger than release ones, so passing here leaves a margin.
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(deep_nesting)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn deep_nesting() {
+    for (open, close) in [("- ", ""), ("a:\n", ""), ("[", "]"), ("{a: ", "}")] {
+        let deep = 3000;
+        let mut text = String::new();
+        for level in 0..deep {
+            if open == "a:\n" {
+                text.push_str(&" ".repeat(level));
+                text.push_str(open);
+            } else {
+                text.push_str(open);
+            }
+        }
+        text.push('x');
+        text.push_str(&close.repeat(deep));
+        text.push('\n');
+        assert!(fast(&text, &all).is_none());
+        let err = crate::yaml::parse_document(&text, ORIGIN, &all).unwrap_err();
+        assert!(err.message.contains("nested deeper than"), "{err}");
+    }
+}
