@@ -387,3 +387,39 @@ fn label_values_may_be_templates() {
     let out = run(&["--set", "team=ops"]);
     assert!(!shop_pulls(&out) && ops_pulls(&out), "{out}");
 }
+
+/// A reader that stops early (`| head`) is not a failure: SIGPIPE stays ignored although the
+/// binary starts without Rust's runtime set-up on Linux (`main.rs`).
+#[test]
+fn a_reader_that_goes_away_is_not_a_failure() {
+    let (dir, rules) = rules_file(RULES);
+    // Far more output than a pipe holds, so the write meets the closed pipe.
+    let input: String = (0..2000)
+        .map(|i| {
+            format!(
+                "---\n{}",
+                POD.replace("name: p\n", &format!("name: p{i}\n"))
+            )
+        })
+        .collect();
+    let input_path = dir.path().join("input.yaml");
+    std::fs::write(&input_path, input).unwrap();
+    let mut child = regcred()
+        .arg("post-render")
+        .arg("-r")
+        .arg(&rules)
+        .stdin(std::fs::File::open(&input_path).unwrap())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
