@@ -4,7 +4,9 @@
 //! byte, which made YAML tokenizing more than half of every post-render. Rendered charts use a
 //! small, regular part of YAML — block mappings and sequences, one-line scalars, literal block
 //! scalars, one-line flow collections, comments — and this module reads exactly that part,
-//! byte by byte, into the same [`Node`] tree.
+//! byte by byte, into the same [`Node`] tree. (No maintained crate is faster with spans:
+//! granit-parser, serde-saphyr's parser, measured 0.8–1.7× libyaml-safer's speed on the
+//! corpus, about as slow.)
 //!
 //! Its contract is what keeps it safe: for a document it accepts, it returns exactly the tree
 //! libyaml-safer's path would (values, styles, spans, lines, columns); for anything else —
@@ -834,7 +836,7 @@ impl<'t> Scanner<'t, '_> {
                 None => return Ok(None),
                 Some(off) => {
                     let c = i + off;
-                    if matches!(b[c + 1], b' ' | b'\n') || c + 1 == limit {
+                    if matches!(b[c + 1], b' ' | b'\n') {
                         break c;
                     }
                     i = c + 1;
