@@ -631,6 +631,7 @@ impl<'t> Scanner<'t, '_> {
         let mut value = String::new();
         let mut content = false; // a content line was seen
         let mut breaks = 0usize; // blank lines since the last content line
+        let mut widest_blank = 0usize; // most spaces on a blank line before the first content
         let end = loop {
             if from >= b.len() {
                 break from;
@@ -642,10 +643,8 @@ impl<'t> Scanner<'t, '_> {
             }
             let spaces = s - from;
             if b[s] == b'\n' && (indent == 0 || spaces <= indent) {
-                if indent == 0 && spaces > 0 {
-                    // Blank lines before the first content line that are indented further than
-                    // it change how libyaml picks the indentation.
-                    return Err(Defer);
+                if indent == 0 {
+                    widest_blank = widest_blank.max(spaces);
                 }
                 breaks += 1;
                 from = s + 1;
@@ -653,8 +652,11 @@ impl<'t> Scanner<'t, '_> {
                 continue;
             }
             if indent == 0 {
-                if b[s] == b'\t' || spaces < min {
-                    return Err(Defer); // a tab where indentation is expected, or an empty scalar
+                // A tab where indentation is expected; an empty scalar; leading blank lines
+                // indented further than the first content line (libyaml then takes their
+                // indentation, and the scalar ends before that line): libyaml's business.
+                if b[s] == b'\t' || spaces < min || spaces < widest_blank {
+                    return Err(Defer);
                 }
                 indent = spaces;
             }

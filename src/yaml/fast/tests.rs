@@ -82,6 +82,7 @@ const ACCEPTED: &[&str] = &[
     "- |\n  x\n- |-\n  y\n",
     "a: |\n  x\n   \n  y\n",
     "a: |\n\n  x\n",
+    "a: |\n    \n  \n    production:\n      main: x\nb: 1\n",
     "data:\n  config.yaml: |\n    # a comment in the config\n    key: value\n    list:\n    - 1\n",
     "a: 'it''s'\nb: \"esc \\\" \\\\ \\n \\t \\u00e9 \\x41 \\U0001F600 \\/\"\nc: ''\n",
     "'quoted key': 1\n\"double key\" : 2\n",
