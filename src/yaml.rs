@@ -207,7 +207,8 @@ pub fn parse_document(
 
 /// [`parse_document`] without the fast path: libyaml-safer only. The reference the fast path
 /// is tested against.
-pub fn parse_document_reference(
+#[cfg(test)]
+pub(crate) fn parse_document_reference(
     text: &str,
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,

@@ -424,13 +424,8 @@ impl<'t> Scanner<'t, '_> {
                 (node, after, line)
             }
             b'"' | b'\'' => {
-                let (text, end) = self.quoted(p)?;
-                let style = if b[p] == b'"' {
-                    Style::DoubleQuoted
-                } else {
-                    Style::SingleQuoted
-                };
-                (self.scalar(p, end, line, text, style), end, line)
+                let (node, end) = self.quoted(line, p)?;
+                (node, end, line)
             }
             b'-' | b'?' | b':' if !matches!(b[p + 1], b' ' | b'\n' | b'\t') => {
                 self.plain(line, p, parent)?
@@ -526,9 +521,20 @@ impl<'t> Scanner<'t, '_> {
         Ok((end, comment < line.end))
     }
 
-    /// A quoted scalar on one line starting at `p` (`'` or `"`): its value and the offset past
-    /// the closing quote.
-    fn quoted(&self, p: usize) -> R<(String, usize)> {
+    /// A quoted scalar on one line starting at `p` (`'` or `"`) and the offset past its closing
+    /// quote.
+    fn quoted(&self, line: Line, p: usize) -> R<(Node, usize)> {
+        let (text, end) = self.quoted_text(p)?;
+        let style = if self.b[p] == b'"' {
+            Style::DoubleQuoted
+        } else {
+            Style::SingleQuoted
+        };
+        Ok((self.scalar(p, end, line, text, style), end))
+    }
+
+    /// The value of the quoted scalar at `p` and the offset past its closing quote.
+    fn quoted_text(&self, p: usize) -> R<(String, usize)> {
         let b = self.b;
         let mut out = String::new();
         let mut i = p + 1;
@@ -758,15 +764,7 @@ impl<'t> Scanner<'t, '_> {
         let b = self.b;
         match b[p] {
             b'[' | b'{' => self.flow(line, p, depth + 1),
-            b'"' | b'\'' => {
-                let (text, end) = self.quoted(p)?;
-                let style = if b[p] == b'"' {
-                    Style::DoubleQuoted
-                } else {
-                    Style::SingleQuoted
-                };
-                Ok((self.scalar(p, end, line, text, style), end))
-            }
+            b'"' | b'\'' => self.quoted(line, p),
             b'-' if !matches!(
                 b[p + 1],
                 b' ' | b'\n' | b'\t' | b',' | b'[' | b']' | b'{' | b'}'
@@ -810,15 +808,9 @@ impl<'t> Scanner<'t, '_> {
         let b = self.b;
         match b[p] {
             b'"' | b'\'' => {
-                let (text, end) = self.quoted(p)?;
+                let (node, end) = self.quoted(line, p)?;
                 let colon = self.skip_spaces(end)?;
                 if b[colon] == b':' && matches!(b[colon + 1], b' ' | b'\n') {
-                    let style = if b[p] == b'"' {
-                        Style::DoubleQuoted
-                    } else {
-                        Style::SingleQuoted
-                    };
-                    let node = self.scalar(p, end, line, text, style);
                     return Ok(Some(Key { node, colon }));
                 }
                 Ok(None)
