@@ -356,6 +356,10 @@ mod tests {
         assert_eq!(answer.directive, 4);
         let answer = complete(cli(), &words(&["install", "--rules"]), "", &mut helm);
         assert_eq!(answer, Answer::files());
-        assert_eq!(asked, [words(&["template", "app", "--n"])], "--rules asks no one");
+        assert_eq!(
+            asked,
+            [words(&["template", "app", "--n"])],
+            "--rules asks no one"
+        );
     }
 }

@@ -12,6 +12,7 @@ mod image_oracle;
 mod krm;
 mod kustomize;
 mod plugin;
+mod release;
 mod schema;
 mod targets;
 mod util;
