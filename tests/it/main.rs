@@ -3,6 +3,7 @@
 mod argocd;
 mod check;
 mod cli;
+mod completion;
 mod corpus;
 mod create_secret;
 mod credentials;
