@@ -629,3 +629,57 @@ fn install_plugin_never_builds_when_a_binary_is_given_or_found() {
     assert!(!out.status.success());
     assert!(mark.exists(), "cargo is the last resort");
 }
+
+/// Both workflows pass actionlint (which also knows the runner labels and action versions), and
+/// they run what they say: CI `.ci/run`, the release `scripts/release` on all four platforms.
+#[test]
+fn workflows_pass_actionlint() {
+    let actionlint = tool(
+        "ACTIONLINT_BIN",
+        "/root/.cache/helm-regcred/tools/actionlint/bin/actionlint",
+    );
+    let workflows = repo().join(".github/workflows");
+    let out = Command::new(&actionlint)
+        .current_dir(repo())
+        .args(["-no-color", "-oneline"])
+        .arg(workflows.join("ci.yml"))
+        .arg(workflows.join("release.yml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", both(&out));
+
+    // The linter does find mistakes (an untrusted expression in a script, an unknown runner).
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: issues\njobs:\n  a:\n    runs-on: ubuntu-oldest\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n",
+    )
+    .unwrap();
+    let out = Command::new(&actionlint)
+        .args(["-no-color", "-oneline"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = both(&out);
+    assert!(said.contains("potentially untrusted"), "{said}");
+    assert!(said.contains("ubuntu-oldest"), "{said}");
+
+    let ci = std::fs::read_to_string(workflows.join("ci.yml")).unwrap();
+    assert!(ci.contains("run: .ci/run"), "{ci}");
+    let release = std::fs::read_to_string(workflows.join("release.yml")).unwrap();
+    for platform in [
+        "linux-x86_64",
+        "linux-aarch64",
+        "darwin-x86_64",
+        "darwin-aarch64",
+    ] {
+        assert!(
+            release.contains(&format!("platform: {platform}")),
+            "{platform}"
+        );
+    }
+    assert!(release.contains("scripts/release --out dist"));
+    assert!(release.contains("sha256sum --check --strict SHA256SUMS"));
+}
