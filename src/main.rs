@@ -10,6 +10,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod commands;
 mod completion;
+mod install_binary;
 mod manual;
 
 #[derive(Parser)]
@@ -144,6 +145,12 @@ enum Command {
   helm-regcred completion fish > ~/.config/fish/completions/helm-regcred.fish
   helm-regcred completion powershell >> $PROFILE")]
     Completion(completion::Args),
+    /// Copy this binary into a directory (and the Kustomize plugin beside it): for the
+    /// container image, which has no shell to copy with.
+    #[command(after_help = "Examples:
+  helm-regcred install-binary /helm-regcred --kustomize-plugin-home /helm-regcred/kustomize-plugins
+  (the Argo CD sidecar's init container: examples/argocd/repo-server-patch.yaml)")]
+    InstallBinary(install_binary::Args),
     /// Write the man pages (helm-regcred.1, helm-regcred-<command>.1) into a directory.
     #[command(
         hide = true,
@@ -240,6 +247,7 @@ fn run() -> ExitCode {
         Command::Schema => commands::schema::run(),
         Command::Completion(args) => completion::run(&args, Cli::command()),
         Command::Man(args) => manual::run(&args, Cli::command()),
+        Command::InstallBinary(args) => install_binary::run(&args),
         Command::CompleteHelm(args) => completion::run_helm(&args, Cli::command()),
     };
     match result {

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 /// Commands Helm, kustomize and kpt call; a person never types them after `helm regcred`.
-const MACHINE_COMMANDS: &[&str] = &["post-render", "krm", "kustomize"];
+/// (`install-binary` is for container images.)
+const MACHINE_COMMANDS: &[&str] = &["post-render", "krm", "kustomize", "install-binary"];
 
 #[derive(clap::Args)]
 pub struct Args {

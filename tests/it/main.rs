@@ -9,6 +9,7 @@ mod create_secret;
 mod credentials;
 mod helm;
 mod helm4;
+mod image;
 mod image_oracle;
 mod krm;
 mod kustomize;
