@@ -683,3 +683,83 @@ fn workflows_pass_actionlint() {
     assert!(release.contains("scripts/release --out dist"));
     assert!(release.contains("sha256sum --check --strict SHA256SUMS"));
 }
+
+/// `cargo package` holds what a crate needs and nothing of the repository's tests, examples or
+/// tooling, and `cargo install` of exactly that package gives a working binary. (A debug build in
+/// a target dir of its own, kept between runs: the test build's dir is locked by `cargo test`.)
+#[test]
+fn cargo_package_is_clean_and_installs() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cargo-package");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = run(Command::new(&cargo)
+        .current_dir(repo())
+        .args([
+            "package",
+            "--allow-dirty",
+            "--no-verify",
+            "--offline",
+            "--target-dir",
+        ])
+        .arg(&target));
+    let listing = run(Command::new(&cargo)
+        .current_dir(repo())
+        .args([
+            "package",
+            "--list",
+            "--allow-dirty",
+            "--offline",
+            "--target-dir",
+        ])
+        .arg(&target));
+    let files = text(&listing.stdout);
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "LICENSE",
+        "README.md",
+        "src/main.rs",
+        "src/lib.rs",
+    ] {
+        assert!(
+            files.lines().any(|l| l == needed),
+            "{needed} missing:\n{files}"
+        );
+    }
+    for line in files.lines() {
+        assert!(
+            line.starts_with("src/") || !line.contains('/'),
+            "{line} does not belong in the crate:\n{files}"
+        );
+    }
+    // No warnings about missing metadata (description, license, repository, ...); that the
+    // integration tests stay out (they need the repository's charts, scripts and tools) is meant.
+    let said = both(&out);
+    for line in said.lines().filter(|l| l.contains("warning")) {
+        assert!(
+            line.starts_with("warning: ignoring test `")
+                && line.ends_with("is not included in the published package"),
+            "{said}"
+        );
+    }
+
+    let crate_file = target.join(format!("package/helm-regcred-{VERSION}.crate"));
+    let unpacked = tempfile::tempdir().unwrap();
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(&crate_file)
+        .arg("-C")
+        .arg(unpacked.path()));
+    let root = tempfile::tempdir().unwrap();
+    run(Command::new(&cargo)
+        .args(["install", "--debug", "--locked", "--offline", "--path"])
+        .arg(unpacked.path().join(format!("helm-regcred-{VERSION}")))
+        .arg("--root")
+        .arg(root.path())
+        .arg("--target-dir")
+        .arg(target.join("install")));
+    let version = run(Command::new(root.path().join("bin/helm-regcred")).arg("--version"));
+    assert_eq!(
+        text(&version.stdout).trim(),
+        format!("helm-regcred {VERSION}")
+    );
+}
