@@ -61,6 +61,7 @@ pub mod embedded;
 pub mod error;
 pub mod fieldpath;
 pub mod image;
+pub mod keyring;
 pub mod kinds;
 pub mod krm;
 pub mod output;
