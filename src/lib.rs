@@ -53,6 +53,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod check;
 pub mod credentials;
 pub mod diff;
 pub mod dockerconfig;
@@ -64,6 +65,7 @@ pub mod image;
 pub mod keyring;
 pub mod kinds;
 pub mod krm;
+pub mod kubelet;
 pub mod output;
 pub mod plan;
 pub mod rules;

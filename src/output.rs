@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::credentials::{Context, Credentials, Stdin};
 use crate::edit::{self, Edit};
 use crate::error::Error;
-use crate::plan::{FILENAME_ANNOTATION, Plan, PlannedServiceAccount};
+use crate::plan::{FILENAME_ANNOTATION, Plan, PlannedSecret, PlannedServiceAccount};
 use crate::rules::Config;
 use crate::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
 use crate::stream::Stream;
@@ -73,6 +73,16 @@ pub fn resolve_credentials_with(
     Ok(resolved)
 }
 
+/// The `auths` keys of a planned Secret, each with the registry whose credentials it carries:
+/// the one place that decides them, so `check` sees the same keys the payload gets.
+pub fn auths_keys(secret: &PlannedSecret, config: &Config) -> Vec<(usize, String)> {
+    secret
+        .registries
+        .iter()
+        .map(|&i| (i, config.registries[i].server.clone()))
+        .collect()
+}
+
 /// The added Secret documents; `credentials: None` writes `<redacted>` payloads (for diffs).
 pub fn secret_documents(
     plan: &Plan,
@@ -83,14 +93,13 @@ pub fn secret_documents(
         .iter()
         .map(|secret| {
             let json = credentials.map(|creds| {
-                let auths: Vec<RegistryAuth> = secret
-                    .registries
-                    .iter()
-                    .map(|&i| {
+                let auths: Vec<RegistryAuth> = auths_keys(secret, config)
+                    .into_iter()
+                    .map(|(i, server)| {
                         let registry = &config.registries[i];
                         let c = &creds[&i];
                         RegistryAuth {
-                            server: registry.server.clone(),
+                            server,
                             username: c.username.clone(),
                             password: c.password.clone(),
                             email: registry.email.clone(),

@@ -158,7 +158,7 @@ pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan,
 }
 
 /// The rules with their templated label values rendered for this run.
-fn render_rule_templates(
+pub(crate) fn render_rule_templates(
     config: &Config,
     names: &Renderer,
     options: &Options,

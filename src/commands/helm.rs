@@ -249,6 +249,58 @@ impl Split {
     }
 }
 
+/// `helm regcred check`: on files (or stdin) the check itself; on `RELEASE CHART [helm flags]`
+/// the chart rendered by `helm template` (no post-renderer: the question is what the chart
+/// itself pulls), then checked. Exit 2 when Helm cannot render it.
+pub fn check(args: &super::check::Args) -> ExitCode {
+    use super::check as c;
+    let flags = match c::Flags::parse(&args.args) {
+        Ok(flags) => flags,
+        Err(e) => return c::input_error(&e),
+    };
+    if flags.print_schema {
+        return c::print_schema();
+    }
+    let split = match split("check", &flags.rest) {
+        Ok(split) => split,
+        Err(e) => return c::input_error(&e),
+    };
+    // A chart needs RELEASE CHART; one argument is a file (so a typo says "cannot read").
+    let file_mode = match split.positionals.as_slice() {
+        [] | [_] => true,
+        [first, ..] => first == "-" || Path::new(first).is_file(),
+    };
+    if file_mode {
+        return c::files(&flags);
+    }
+    let run = || -> anyhow::Result<Option<helm_regcred::check::Report>> {
+        let config = Config::load(&split.rules_path()?)?;
+        let helm = helm_bin();
+        let out = Command::new(&helm)
+            .arg("template")
+            .args(&split.helm_args)
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("cannot run {}", helm.to_string_lossy()))?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let options = Options {
+            namespace: split.namespace(),
+            release: split.release("template"),
+        };
+        c::run_check(&out.stdout, &config, &options, flags.strict).map(Some)
+    };
+    match run() {
+        Ok(Some(report)) => c::conclude(&report, &flags, None),
+        // Helm said why on stderr.
+        Ok(None) => ExitCode::from(c::USAGE_OR_INPUT_ERROR),
+        Err(e) => c::input_error(&e),
+    }
+}
+
 /// `$HELM_BIN` (set by Helm for its plugins), else `helm` on PATH.
 pub fn helm_bin() -> OsString {
     std::env::var_os("HELM_BIN")
