@@ -60,6 +60,7 @@ pub mod dockerconfig;
 pub mod edit;
 pub mod embedded;
 pub mod error;
+pub mod explain;
 pub mod fieldpath;
 pub mod image;
 pub mod keyring;
