@@ -887,3 +887,179 @@ fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
         .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n- server: r.example.com\n  secret: pull\n  create: false\n";
+
+    fn view(input: &str) -> View {
+        let config = Config::parse(RULES, "<test>").unwrap();
+        let stream = Stream::parse(input.as_bytes()).unwrap();
+        simulate(
+            &stream,
+            &config,
+            &Options::default(),
+            &Cluster::from_rules(&config),
+        )
+        .unwrap()
+    }
+
+    fn pod(name: &str, namespace: &str, spec: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec}  containers: [{{name: c, image: r.example.com/app}}]\n"
+        )
+    }
+
+    fn secret(name: &str, namespace: &str, body: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {namespace}}}\n{body}"
+        )
+    }
+
+    fn served(view: &View, i: usize) -> Option<&str> {
+        view.pods[i].pulls[0]
+            .served
+            .as_ref()
+            .map(|s| s.secret.as_str())
+    }
+
+    #[test]
+    fn docker_config_secrets_as_the_kubelet_reads_them() {
+        let json = r#"{"auths":{"r.example.com":{"auth":"dTpw"}}}"#;
+        let b64 = BASE64.encode(json);
+        let input = [
+            secret("a", "ns", &format!("type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {b64}\n")),
+            secret("b", "ns", &format!("type: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{json}'\n")),
+            secret("c", "ns", &format!("type: kubernetes.io/dockercfg\ndata:\n  .dockercfg: {}\n", BASE64.encode(r#"{"r.example.com":{}}"#))),
+            secret("d", "ns", &format!("type: Opaque\ndata:\n  .dockerconfigjson: {b64}\n")),
+            secret("e", "ns", "type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: bm90IGpzb24=\n"),
+            pod("p-a", "ns", "  imagePullSecrets: [{name: a}]\n"),
+            pod("p-b", "ns", "  imagePullSecrets: [{name: b}]\n"),
+            pod("p-c", "ns", "  imagePullSecrets: [{name: c}]\n"),
+            pod("p-d", "ns", "  imagePullSecrets: [{name: d}]\n"),
+            // A broken Secret fails the pod's every pull, even next to a good one.
+            pod("p-e", "ns", "  imagePullSecrets: [{name: a}, {name: e}]\n"),
+            // Secrets are namespaced; `pull` is declared as existing everywhere.
+            pod("p-other", "other", "  imagePullSecrets: [{name: a}]\n"),
+            pod("p-declared", "other", "  imagePullSecrets: [{name: a}, {name: pull}]\n"),
+        ]
+        .concat();
+        let v = view(&input);
+        assert_eq!(served(&v, 0), Some("a"));
+        assert_eq!(served(&v, 1), Some("b"));
+        assert_eq!(served(&v, 2), Some("c"));
+        assert_eq!(served(&v, 3), None);
+        assert_eq!(
+            v.pods[3].secrets[0].state,
+            SecretState::NotDockerConfig {
+                secret_type: "Opaque".into()
+            }
+        );
+        assert_eq!(served(&v, 4), None);
+        assert!(
+            v.pods[4]
+                .keyring_error
+                .as_deref()
+                .unwrap()
+                .contains("Secret e does not decode")
+        );
+        assert_eq!(served(&v, 5), None);
+        assert_eq!(v.pods[5].secrets[0].state, SecretState::Missing);
+        assert_eq!(served(&v, 6), Some("pull"));
+    }
+
+    #[test]
+    fn service_account_admission() {
+        let sa = |name: &str, secrets: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: ns}}\nimagePullSecrets: {secrets}\n"
+            )
+        };
+        let input = [
+            sa("default", "[{name: pull}]"),
+            sa("robot", "[{name: pull}]"),
+            pod("default-sa", "ns", ""),
+            // The deprecated field names the ServiceAccount when serviceAccountName is empty.
+            pod("old-field", "ns", "  serviceAccount: robot\n"),
+            pod(
+                "empty-list",
+                "ns",
+                "  serviceAccountName: robot\n  imagePullSecrets: []\n",
+            ),
+            pod(
+                "own-list",
+                "ns",
+                "  serviceAccountName: robot\n  imagePullSecrets: [{name: nope}]\n",
+            ),
+            pod("elsewhere", "other", ""),
+        ]
+        .concat();
+        let v = view(&input);
+        let names: Vec<(&str, Option<&str>)> = v
+            .pods
+            .iter()
+            .map(|p| (p.service_account.as_str(), served_of(p)))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("default", Some("pull")),
+                ("robot", Some("pull")),
+                ("robot", Some("pull")),
+                ("robot", None),
+                ("default", None),
+            ]
+        );
+        assert!(matches!(
+            v.pods[0].inherited,
+            Some(ServiceAccountOrigin::Stream(_))
+        ));
+        assert_eq!(v.pods[3].inherited, None);
+        assert_eq!(v.pods[4].inherited, Some(ServiceAccountOrigin::Unknown));
+
+        // A ServiceAccount declared to the simulation (the rules may say so) counts too.
+        let config = Config::parse(RULES, "<test>").unwrap();
+        let mut cluster = Cluster::from_rules(&config);
+        cluster.service_accounts.push(KnownServiceAccount {
+            namespaces: Some(PatternSet::parse(["oth*"]).unwrap()),
+            name: "default".into(),
+            secrets: vec!["pull".into()],
+        });
+        let stream = Stream::parse(input.as_bytes()).unwrap();
+        let v = simulate(&stream, &config, &Options::default(), &cluster).unwrap();
+        assert_eq!(served_of(&v.pods[4]), Some("pull"));
+        assert_eq!(v.pods[4].inherited, Some(ServiceAccountOrigin::Declared));
+    }
+
+    fn served_of(pod: &Pod) -> Option<&str> {
+        pod.pulls[0].served.as_ref().map(|s| s.secret.as_str())
+    }
+
+    #[test]
+    fn lists_crds_and_unreadable_pod_specs() {
+        let input = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: ray.io/v1\n  kind: RayCluster\n  metadata: {name: ray}\n  spec:\n    headGroupSpec:\n      template:\n        spec:\n          containers: [{name: head, image: r.example.com/ray}]\n    workerGroupSpecs:\n    - template:\n        spec:\n          imagePullSecrets: [{name: pull}]\n          containers: [{name: w, image: r.example.com/ray}]\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: broken}\n  spec:\n    template:\n      spec: [not, a, mapping]\n";
+        let v = view(input);
+        let paths: Vec<&str> = v.pods.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "items[0].spec.headGroupSpec.template.spec",
+                "items[0].spec.workerGroupSpecs[0].template.spec"
+            ]
+        );
+        assert_eq!(served_of(&v.pods[0]), None);
+        assert_eq!(served_of(&v.pods[1]), Some("pull"));
+        assert_eq!(v.pods[0].pulls[0].registry, Some(0));
+        assert_eq!(v.notes.len(), 1);
+        assert!(
+            v.notes[0]
+                .1
+                .contains("items[1].spec.template.spec` is a list"),
+            "{:?}",
+            v.notes
+        );
+        assert_eq!(v.registry_used, [true]);
+    }
+}
