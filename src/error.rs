@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::credentials::CredentialError;
+use crate::registry::credentials::CredentialError;
 use crate::rules::RulesError;
 
 /// Where in the input a problem is.

@@ -24,7 +24,7 @@
 //! The whole engine through the public API — rules, a stream, a plan, the output and its diff:
 //!
 //! ```
-//! use helm_regcred::{Config, Options, Stream, diff, output, plan};
+//! use helm_regcred::{Config, Options, Stream, plan, views::{diff, stream as output}};
 //!
 //! let rules = Config::parse(
 //!     "apiVersion: helm-regcred/v1\n\
@@ -53,27 +53,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod credentials;
-pub mod diff;
-pub mod dockerconfig;
+pub mod adapters;
 pub mod edit;
-pub mod embedded;
 pub mod error;
-pub mod fieldpath;
-pub mod image;
+pub mod input;
 pub mod kinds;
-pub mod krm;
-pub mod output;
 pub mod plan;
+pub mod registry;
 pub mod rules;
-pub mod secret;
-pub mod selector;
-pub mod stream;
-pub mod template;
 pub mod values;
+pub mod views;
 pub mod yaml;
 
 pub use error::Error;
+pub use input::stream::Stream;
 pub use plan::{Options, Plan, plan};
 pub use rules::Config;
-pub use stream::Stream;

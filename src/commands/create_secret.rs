@@ -16,14 +16,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use helm_regcred::credentials::{Context, Stdin};
-use helm_regcred::dockerconfig::{self, DockerConfig, Helpers};
-use helm_regcred::image::normalize_registry_host;
-use helm_regcred::secret::{
+use helm_regcred::registry::credentials::{Context, Stdin};
+use helm_regcred::registry::dockerconfig::{self, DockerConfig, Helpers};
+use helm_regcred::registry::image::normalize_registry_host;
+use helm_regcred::registry::secret::{
     ObjectFormat, RegistryAuth, docker_config_json, is_dns1123_label, is_dns1123_subdomain,
     kubectl_secret,
 };
-use helm_regcred::template::Renderer;
+use helm_regcred::rules::template::Renderer;
 
 use super::render::{load_config, parse_set};
 

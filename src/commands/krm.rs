@@ -3,12 +3,12 @@
 //!
 //! kpt: `kpt fn eval DIR --exec "helm-regcred krm" --fn-config regcred.yaml`, or a Kptfile
 //! mutator `exec: "helm-regcred krm"` run by `kpt fn render --allow-exec`. The rules come from
-//! `functionConfig` (see `helm_regcred::krm`).
+//! `functionConfig` (see `helm_regcred::adapters::krm`).
 
 use std::path::PathBuf;
 
-use helm_regcred::krm::{KrmError, ResourceList};
-use helm_regcred::{Options, output, plan};
+use helm_regcred::adapters::krm::{KrmError, ResourceList};
+use helm_regcred::{Options, plan, views::stream as output};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use helm_regcred::{Options, Stream, krm, output, plan};
+use helm_regcred::{Options, Stream, adapters::krm, plan, views::stream as output};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -4,8 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use helm_regcred::credentials::{self, Stdin};
-use helm_regcred::{Config, Options, Stream, diff, output, plan};
+use helm_regcred::registry::credentials::{self, Stdin};
+use helm_regcred::{
+    Config, Options, Stream, plan,
+    views::{diff, stream as output},
+};
 
 use super::ColorWhen;
 
@@ -45,7 +48,7 @@ pub struct Args {
 
 /// `--set KEY=VALUE` for clap.
 pub fn parse_set(arg: &str) -> Result<(String, String), String> {
-    helm_regcred::template::parse_set(arg)
+    helm_regcred::rules::template::parse_set(arg)
 }
 
 /// The rules file with `--set` applied.

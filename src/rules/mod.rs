@@ -24,6 +24,8 @@
 
 mod problem;
 mod raw;
+pub mod selector;
+pub mod template;
 mod validate;
 
 #[cfg(test)]
@@ -34,11 +36,11 @@ use std::path::Path;
 
 pub use problem::{Position, Problem, ProblemKind, RulesError};
 
-use crate::credentials::CredentialSource;
 pub use crate::edit::ItemShape;
-use crate::fieldpath::FieldPath;
-use crate::image::normalize_registry_host;
-use crate::selector::{Selector, Subject};
+use crate::edit::fieldpath::FieldPath;
+use crate::registry::credentials::CredentialSource;
+use crate::registry::image::normalize_registry_host;
+use crate::rules::selector::{Selector, Subject};
 
 /// The one `apiVersion` this version reads.
 pub const API_VERSION: &str = "helm-regcred/v1";
@@ -63,7 +65,7 @@ pub struct Config {
 pub struct Registry {
     /// As written in the rules file.
     pub server: String,
-    /// `normalize_registry_host(server)`: what [`crate::image::ImageRef::registry`] is
+    /// `normalize_registry_host(server)`: what [`crate::registry::image::ImageRef::registry`] is
     /// compared with.
     pub host: String,
     /// Name of the pull Secret; a valid DNS-1123 subdomain.

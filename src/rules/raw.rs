@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::credentials::CredentialSource;
+use crate::registry::credentials::CredentialSource;
 
 pub(super) type List = Spanned<Vec<Spanned<String>>>;
 

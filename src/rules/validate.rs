@@ -13,11 +13,11 @@ use super::raw::{
 use super::{
     API_VERSION, Config, Format, ItemShape, KIND, Mode, Registry, Rule, SecretNamespaces, Target,
 };
-use crate::fieldpath::FieldPath;
-use crate::image::normalize_registry_host;
+use crate::edit::fieldpath::FieldPath;
 use crate::kinds::POD_SPEC_PATHS;
-use crate::secret::is_dns1123_subdomain;
-use crate::selector::{Pattern, PatternSet, Selector, is_kind_name};
+use crate::registry::image::normalize_registry_host;
+use crate::registry::secret::is_dns1123_subdomain;
+use crate::rules::selector::{Pattern, PatternSet, Selector, is_kind_name};
 
 const CREDENTIALS_EXAMPLE: &str = "credentials: {env: {username: VAR, password: VAR}}";
 
@@ -298,8 +298,8 @@ impl Validator<'_> {
     fn secret_name(&mut self, secret: &Spanned<String>) {
         let name = &secret.value;
         // A template is checked for syntax now and as a name once rendered, per resource.
-        if crate::template::is_template(name) {
-            if let Err(e) = crate::template::check_syntax(name) {
+        if crate::rules::template::is_template(name) {
+            if let Err(e) = crate::rules::template::check_syntax(name) {
                 self.report(
                     ProblemKind::InvalidTemplate,
                     pos(&secret.referenced),
@@ -721,9 +721,9 @@ impl Validator<'_> {
             selector = selector.with_namespaces(set);
         }
         for (key, value) in labels.map(|l| l.value.0).unwrap_or_default() {
-            if crate::template::is_template(&value.value) {
+            if crate::rules::template::is_template(&value.value) {
                 // Rendered once per run (vars, --set, env, release), before matching.
-                match crate::template::check_syntax(&value.value) {
+                match crate::rules::template::check_syntax(&value.value) {
                     Ok(()) => selector = selector.with_label_template(key.value, value.value),
                     Err(e) => self.report(
                         ProblemKind::InvalidPattern,

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use helm_regcred::{Config, Options, Stream, kinds, output, plan};
+use helm_regcred::{Config, Options, Stream, kinds, plan, views::stream as output};
 use serde_json::{Value, json};
 
 use crate::util::{TEST_PASSWORD, postrender_inputs};

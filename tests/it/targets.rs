@@ -1,7 +1,7 @@
 //! Issue 4: targets beyond pod specs — the Cloudforet oracle, CRs, embedded YAML/JSON,
 //! ServiceAccount mode, pull policy. Every case is also run twice to prove idempotence.
 
-use helm_regcred::{Config, Options, Stream, output, plan};
+use helm_regcred::{Config, Options, Stream, plan, views::stream as output};
 use serde_json::{Value, json};
 
 use crate::util::{corpus, regcred, rules_file, run_with_stdin};

@@ -10,7 +10,7 @@
 
 use globset::{ErrorKind, GlobBuilder, GlobMatcher};
 
-use crate::image::ImageRef;
+use crate::registry::image::ImageRef;
 
 /// What a selector looks at: the parts of one resource that rules can select on.
 #[derive(Debug, Clone, Copy)]

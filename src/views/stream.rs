@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
-use crate::credentials::{Context, Credentials, Stdin};
 use crate::edit::{self, Edit};
 use crate::error::Error;
+use crate::input::stream::Stream;
 use crate::plan::{FILENAME_ANNOTATION, Plan, PlannedServiceAccount};
+use crate::registry::credentials::{Context, Credentials, Stdin};
+use crate::registry::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
 use crate::rules::Config;
-use crate::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
-use crate::stream::Stream;
 use crate::yaml::yaml_scalar;
 
 /// The `# Source:` (Helm 3) and filename annotation (Helm 4) of every added Secret, so

@@ -7,16 +7,16 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::edit::embedded::{self, EmbeddedProblem};
+use crate::edit::fieldpath::{FieldPath, Step};
 use crate::edit::{self, Edit, EditProblem, ItemShape, Leaf, Syntax};
-use crate::embedded::{self, EmbeddedProblem};
 use crate::error::{InputProblems, Location, Problem, ProblemKind};
-use crate::fieldpath::{FieldPath, Step};
-use crate::image::ImageRef;
+use crate::input::stream::{Document, Stream};
 use crate::kinds::{self, CONTAINER_LISTS};
+use crate::registry::image::ImageRef;
+use crate::rules::selector::Subject;
+use crate::rules::template::Renderer;
 use crate::rules::{Config, Format, Mode, Rule, SecretNamespaces, Target};
-use crate::selector::Subject;
-use crate::stream::{Document, Stream};
-use crate::template::Renderer;
 use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// Helm 4 names each document's template with this annotation instead of a `# Source:` line.
@@ -138,7 +138,7 @@ pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan,
     let wanted = |kind: &str| interest.wants(kind);
     for doc in &stream.docs {
         let text = stream.doc_text(doc);
-        if crate::stream::top_level_kind(text).is_some_and(|kind| !interest.wants(kind)) {
+        if crate::input::stream::top_level_kind(text).is_some_and(|kind| !interest.wants(kind)) {
             continue;
         }
         let origin = Origin {
@@ -165,7 +165,7 @@ fn render_rule_templates(
 ) -> Result<Vec<Rule>, InputProblems> {
     let namespace = options.namespace.as_deref();
     let render = |template: &str| names.render(template, namespace).map_err(|e| e.to_string());
-    let invalid = |template: &str, e: crate::selector::PatternError| {
+    let invalid = |template: &str, e: crate::rules::selector::PatternError| {
         format!("label value {template:?} renders to an invalid pattern: {e}")
     };
     config
@@ -886,7 +886,7 @@ impl Planner<'_, '_> {
                 let mut out = Vec::new();
                 for written in list {
                     match self.names.render(written, namespace) {
-                        Ok(ns) if crate::secret::is_dns1123_label(&ns) => out.push(ns),
+                        Ok(ns) if crate::registry::secret::is_dns1123_label(&ns) => out.push(ns),
                         Ok(ns) => self.template_problem(
                             r,
                             format!(

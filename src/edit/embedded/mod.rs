@@ -207,8 +207,8 @@ fn rewrite_whole(text: &str, field: &Node, style: Style, new_inner: &str) -> Edi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::fieldpath::FieldPath;
     use crate::edit::{ItemShape, Leaf, Syntax, edit_at};
-    use crate::fieldpath::FieldPath;
 
     /// Add `reg` at `path` inside the config at `.data.cfg` and return the new outer text.
     fn run(text: &str, path: &str, format: Format) -> String {

@@ -642,7 +642,7 @@ fn stdout_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
 
-/// Colour a unified diff the way `helm_regcred::diff` does, for a diff read back from a file.
+/// Colour a unified diff the way `helm_regcred::views::diff` does, for a diff read back from a file.
 fn paint(diff: &str, color: bool) -> String {
     if !color {
         return diff.to_string();

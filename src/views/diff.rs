@@ -1,6 +1,6 @@
 //! The unified diff of what helm-regcred changed, as a user reads it in a terminal or CI log.
 //!
-//! It is computed from [`crate::output::redacted_views`], never from the real output, so Secret
+//! It is computed from [`crate::views::stream::redacted_views`], never from the real output, so Secret
 //! data cannot reach it.
 
 use std::fmt::Write as _;

@@ -5,9 +5,12 @@
 //! the existing dashes, flow lists get `, {name: x}` before their `]`, and a new key gets the
 //! indentation of its sibling keys and the list style the document uses for `containers`.
 
+pub mod embedded;
+pub mod fieldpath;
+
 use std::ops::Range;
 
-use crate::fieldpath::Step;
+use crate::edit::fieldpath::Step;
 use crate::yaml::{Node, Value, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
@@ -620,7 +623,7 @@ mod tests {
 
     fn at(text: &str, path: &str, leaf: Leaf, syntax: Syntax) -> String {
         let doc = root(text);
-        let path = crate::fieldpath::FieldPath::parse(path).unwrap();
+        let path = crate::edit::fieldpath::FieldPath::parse(path).unwrap();
         let (parents, key) = path.parent_and_key().unwrap();
         let edits = edit_at(text, "\n", &doc, parents, key, leaf, syntax).unwrap();
         let out = apply(text, &edits);

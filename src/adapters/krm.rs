@@ -36,9 +36,9 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::{self, Edit};
 use crate::error::{Error, InputError, InputProblems, ProblemKind};
+use crate::input::stream::Stream;
 use crate::plan::Plan;
 use crate::rules::{self, Config, RulesError};
-use crate::stream::Stream;
 use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// The `kind` of the KRM function wire format.
@@ -426,7 +426,7 @@ impl<'a> ResourceList<'a> {
     }
 
     /// The output `ResourceList`: the input with `edits` applied, `secrets` (rendered Secret
-    /// documents, see [`crate::output::added_documents`]) appended to `items:`, and `results`
+    /// documents, see [`crate::views::stream::added_documents`]) appended to `items:`, and `results`
     /// appended to `results:`. With nothing to add it is the input, byte for byte.
     pub fn render(&self, edits: &[Edit], secrets: &[String], results: &[KrmResult]) -> String {
         let text = self.stream.text;
@@ -742,8 +742,8 @@ mod tests {
         let list = ResourceList::parse(text.as_bytes()).unwrap();
         let config = list.rules(None).unwrap();
         let plan = plan(&list.stream, &config, &Options::default()).unwrap();
-        let creds = crate::output::resolve_credentials(&plan, &config, &env).unwrap();
-        let secrets = crate::output::added_documents(&plan, &config, Some(&creds));
+        let creds = crate::views::stream::resolve_credentials(&plan, &config, &env).unwrap();
+        let secrets = crate::views::stream::added_documents(&plan, &config, Some(&creds));
         list.render(&plan.edits, &secrets, &list.plan_results(&plan))
     }
 
