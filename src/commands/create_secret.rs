@@ -25,7 +25,7 @@ use helm_regcred::registry::secret::{
 };
 use helm_regcred::rules::template::Renderer;
 
-use super::render::{load_config, parse_set};
+use super::{load_config, parse_set};
 
 /// kubectl's `--docker-server` default.
 const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";

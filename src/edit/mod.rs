@@ -5,6 +5,7 @@
 //! the existing dashes, flow lists get `, {name: x}` before their `]`, and a new key gets the
 //! indentation of its sibling keys and the list style the document uses for `containers`.
 
+pub mod document;
 pub mod embedded;
 pub mod fieldpath;
 

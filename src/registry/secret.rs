@@ -3,7 +3,8 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use crate::yaml::{yaml_quoted, yaml_scalar};
+use crate::edit::document::NewDocument;
+use crate::yaml::yaml_scalar;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -131,38 +132,17 @@ pub const HOOK_ANNOTATIONS: &[(&str, &str)] = &[
 impl SecretManifest<'_> {
     /// One YAML document, starting with `---` and ending with a newline.
     pub fn render(&self) -> String {
-        let mut out = String::from("---\n");
-        // A comment ends at a line break, so one in `source` would spill into YAML.
-        let comment_source: String = self
-            .source
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        // Helm 4 writes its own `# Source:` from the annotation; a second one would be noise.
-        if !self.filename_annotation {
-            writeln!(out, "# Source: {comment_source}").unwrap();
+        let annotations: &[(&str, &str)] = if self.hook { HOOK_ANNOTATIONS } else { &[] };
+        let mut out = NewDocument {
+            api_version: "v1",
+            kind: "Secret",
+            name: self.name,
+            namespace: self.namespace,
+            source: self.source,
+            filename_annotation: self.filename_annotation,
+            annotations,
         }
-        out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
-        writeln!(out, "  name: {}", yaml_scalar(self.name)).unwrap();
-        if let Some(namespace) = self.namespace {
-            writeln!(out, "  namespace: {}", yaml_scalar(namespace)).unwrap();
-        }
-        if self.filename_annotation || self.hook {
-            out.push_str("  annotations:\n");
-        }
-        if self.filename_annotation {
-            writeln!(
-                out,
-                "    postrenderer.helm.sh/postrender-filename: {}",
-                yaml_quoted(self.source)
-            )
-            .unwrap();
-        }
-        if self.hook {
-            for (key, value) in HOOK_ANNOTATIONS {
-                writeln!(out, "    {key}: {value}").unwrap();
-            }
-        }
+        .header();
         out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
         let data = match self.payload {
             Payload::Data(json) => BASE64.encode(json),

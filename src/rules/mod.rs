@@ -47,6 +47,25 @@ pub const API_VERSION: &str = "helm-regcred/v1";
 /// The rules file's `kind`.
 pub const KIND: &str = "RegcredConfig";
 
+/// The rules file to load: `explicit` (a `--rules` flag), else `$HELM_REGCRED_RULES`, else
+/// `./regcred.yaml`; made absolute, so every message and a post-renderer run from another
+/// directory name the same file.
+pub fn find_file(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::io::Result<std::path::PathBuf> {
+    let path = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| env("HELM_REGCRED_RULES").map(std::path::PathBuf::from))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| "regcred.yaml".into());
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Ok(std::env::current_dir()?.join(path))
+    }
+}
+
 /// A validated rules file.
 #[derive(Debug, Clone)]
 pub struct Config {
