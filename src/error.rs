@@ -2,7 +2,6 @@
 //! its position in the stream, kind/name, `# Source:` file and line.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use crate::registry::credentials::CredentialError;
 use crate::rules::RulesError;
@@ -138,11 +137,5 @@ pub enum Error {
         server: String,
         secret: String,
         reason: Box<CredentialError>,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
     },
 }

@@ -63,6 +63,7 @@ pub mod engine;
 pub mod error;
 pub mod input;
 pub mod kinds;
+pub mod names;
 pub mod plan;
 pub mod registry;
 pub mod rules;

@@ -121,6 +121,53 @@ pub fn usage_error(e: clap::Error) -> ! {
     e.exit()
 }
 
+/// Write `bytes` to `path` readable by its owner only (0600): it holds a credential, or an
+/// error that may name one. The one way helm-regcred writes such a file.
+///
+/// A regular file (or a new one) is replaced in one rename, so a reader never sees half of it
+/// and an existing file's wider mode never applies; a missing directory is created 0700.
+/// Anything else at `path` (a symlink, a pipe, `/dev/stdout`) is narrowed to 0600 when it is a
+/// file we may chmod, then written in place.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let in_place = std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_file());
+    if in_place {
+        let mut file = options.open(path)?;
+        #[cfg(unix)]
+        if file.metadata()?.is_file() {
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            file.set_len(0)?;
+        }
+        file.write_all(bytes)?;
+        return file.flush();
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = options
+        .truncate(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// One write of the whole result, so a failure never leaves half a stream on stdout. A reader
 /// that went away (`| head`) is not our failure.
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {

@@ -21,13 +21,25 @@ pub struct Edit {
     pub text: String,
 }
 
-/// How one list item is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How one list item is written (`target.itemShape`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 pub enum ItemShape {
     /// `{name: x}`, a LocalObjectReference: what pod specs and most CRDs take.
     #[default]
+    #[serde(rename = "nameRef")]
     NameRef,
     /// A plain string `x`, for the configs that list bare secret names.
+    #[serde(rename = "string")]
     Plain,
 }
 
@@ -75,13 +87,40 @@ fn item_name(item: &Node) -> Option<&str> {
     }
 }
 
-/// The text language of what is being edited: manifests are YAML; an embedded config may be
-/// JSON, where keys and strings need double quotes and everything is flow style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The language of an embedded config (`target.format`): `yaml` (the default) or `json`.
+// The crate's one YAML-or-JSON type: manifests are YAML; in JSON keys and strings need double
+// quotes and everything is flow style; `create-secret -o` writes either.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Syntax {
     #[default]
     Yaml,
     Json,
+}
+
+impl Syntax {
+    /// As the rules file and `-o` write it: `yaml`, `json`.
+    pub fn from_name(name: &str) -> Option<Syntax> {
+        crate::rules::from_name(name)
+    }
+
+    /// For messages: `YAML`, `JSON`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Syntax::Yaml => "YAML",
+            Syntax::Json => "JSON",
+        }
+    }
 }
 
 /// What to put at the end of a path.

@@ -14,6 +14,7 @@ mod targets;
 
 pub use rollout::checksum_annotation;
 
+use crate::names::append_missing;
 use diagnostics::guess_location;
 use resource::Resource;
 use rollout::TemplateRef;
@@ -33,7 +34,7 @@ use crate::kinds::{self, CONTAINER_LISTS};
 use crate::registry::image::ImageRef;
 use crate::rules::selector::Subject;
 use crate::rules::template::Renderer;
-use crate::rules::{Config, Format, Mode, Rule, SecretNamespaces, Target};
+use crate::rules::{Config, ImagePullPolicy, Mode, Rule, SecretNamespaces, Target};
 use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// What the caller knows that the input does not say.
@@ -294,15 +295,6 @@ struct Planner<'s, 'c> {
     names: Renderer<'c>,
     /// Rendered secret name -> the creating registries (indexes) whose `secret` rendered to it.
     secret_registries: HashMap<String, Vec<usize>>,
-}
-
-/// An ordered set of names, appended to in rule order.
-fn add_all(set: &mut Vec<String>, names: impl IntoIterator<Item = String>) {
-    for name in names {
-        if !set.contains(&name) {
-            set.push(name);
-        }
-    }
 }
 
 impl Planner<'_, '_> {

@@ -57,21 +57,21 @@ impl Planner<'_, '_> {
         let mut sa_secrets = Vec::new();
         let mut extra_namespaces = Vec::new();
         let mut create_sa = false;
-        let mut policy: Option<(&Rule, &str)> = None;
+        let mut policy: Option<(&Rule, ImagePullPolicy)> = None;
         for rule in rules.iter().filter(|rule| rule.target.is_none()) {
             let secrets = self.secrets_of(r, rule, images);
             if secrets.is_empty() {
                 continue;
             }
             match rule.mode {
-                Mode::PodSpec => add_all(&mut pod_secrets, secrets),
+                Mode::PodSpec => append_missing(&mut pod_secrets, secrets),
                 Mode::ServiceAccount => {
                     create_sa |= rule.create_service_accounts;
-                    add_all(&mut sa_secrets, secrets);
+                    append_missing(&mut sa_secrets, secrets);
                 }
             }
-            add_all(&mut extra_namespaces, self.secret_namespaces(rule, r));
-            if let Some(p) = &rule.image_pull_policy {
+            append_missing(&mut extra_namespaces, self.secret_namespaces(rule, r));
+            if let Some(p) = rule.image_pull_policy {
                 match policy {
                     Some((first, other)) if other != p => self.warn(
                         Some(&r.at),
@@ -142,7 +142,7 @@ impl Planner<'_, '_> {
         pod_spec: &Node,
         spec_path: &str,
         rule: &Rule,
-        policy: &str,
+        policy: ImagePullPolicy,
     ) {
         for list in CONTAINER_LISTS {
             let containers = pod_spec
@@ -175,7 +175,7 @@ impl Planner<'_, '_> {
                     container,
                     &[],
                     "imagePullPolicy",
-                    Leaf::Scalar(policy),
+                    Leaf::Scalar(policy.as_str()),
                     Syntax::Yaml,
                 ) {
                     Ok(edits) => self.plan.edits.extend(edits),

@@ -98,7 +98,7 @@ impl Planner<'_, '_> {
                             known.push(i);
                         }
                     }
-                    add_all(&mut names, [name]);
+                    append_missing(&mut names, [name]);
                 }
                 Err(e) => self.template_problem(r, e.to_string()),
             }
@@ -117,7 +117,7 @@ impl Planner<'_, '_> {
                 let mut out = Vec::new();
                 for written in list {
                     match self.names.render(written, namespace) {
-                        Ok(ns) if crate::registry::secret::is_dns1123_label(&ns) => out.push(ns),
+                        Ok(ns) if crate::names::is_dns1123_label(&ns) => out.push(ns),
                         Ok(ns) => self.template_problem(
                             r,
                             format!(

@@ -21,7 +21,7 @@ impl Planner<'_, '_> {
             .find(|n| n.name == sa && self.options.namespace_of(n.namespace.as_deref()) == key_ns);
         match found {
             Some(need) => {
-                add_all(&mut need.secrets, secrets);
+                append_missing(&mut need.secrets, secrets);
                 need.create |= create;
             }
             None => self.sa_needs.push(SaNeed {

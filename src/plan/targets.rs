@@ -23,7 +23,7 @@ impl Planner<'_, '_> {
                 .find(|(t, _, _)| t.field == target.field && t.path == target.path)
             {
                 Some((_, names, rs)) => {
-                    add_all(names, secrets);
+                    append_missing(names, secrets);
                     rs.push(rule);
                 }
                 None => groups.push((target, secrets, vec![rule])),
@@ -93,7 +93,7 @@ impl Planner<'_, '_> {
         }
         let mut namespaces = Vec::new();
         for rule in rules {
-            add_all(&mut namespaces, self.secret_namespaces(rule, r));
+            append_missing(&mut namespaces, self.secret_namespaces(rule, r));
         }
         self.record(r, path, added, present, &namespaces);
     }
@@ -113,10 +113,7 @@ impl Planner<'_, '_> {
             return;
         };
         let format = groups[0].0.format;
-        let syntax = match format {
-            Format::Yaml => Syntax::Yaml,
-            Format::Json => Syntax::Json,
-        };
+        let syntax = format;
         let mut changes = Vec::new();
         let mut namespaces = Vec::new();
         let mut inner_problem = None;
@@ -151,7 +148,7 @@ impl Planner<'_, '_> {
                     for rule in rules {
                         if let SecretNamespaces::FromPath(p) = &rule.secret_namespaces {
                             match p.resolve(root).and_then(Node::as_str) {
-                                Some(ns) => add_all(&mut namespaces, [ns.to_string()]),
+                                Some(ns) => append_missing(&mut namespaces, [ns.to_string()]),
                                 None => {
                                     inner_problem =
                                         Some(format!("`{p}` names no string in the config"))
@@ -179,11 +176,7 @@ impl Planner<'_, '_> {
                 );
             }
             Err(EmbeddedProblem::Invalid { message, line }) => {
-                let format = if format == Format::Json {
-                    "JSON"
-                } else {
-                    "YAML"
-                };
+                let format = format.display_name();
                 return self.problem(
                     &r.at,
                     line,
@@ -200,7 +193,7 @@ impl Planner<'_, '_> {
         }
         for (_, _, rules) in &groups {
             for rule in rules {
-                add_all(&mut namespaces, self.secret_namespaces(rule, r));
+                append_missing(&mut namespaces, self.secret_namespaces(rule, r));
             }
         }
         for (path, added, present) in changes {

@@ -36,8 +36,8 @@ use std::path::Path;
 
 pub use problem::{Position, Problem, ProblemKind, RulesError};
 
-pub use crate::edit::ItemShape;
 use crate::edit::fieldpath::FieldPath;
+pub use crate::edit::{ItemShape, Syntax};
 use crate::registry::credentials::CredentialSource;
 use crate::registry::image::normalize_registry_host;
 use crate::rules::selector::{Selector, Subject};
@@ -111,7 +111,7 @@ pub struct Rule {
     pub target: Option<Target>,
     pub mode: Mode,
     /// Set on the selected containers (seed 003: `Always` for private, mutable tags).
-    pub image_pull_policy: Option<String>,
+    pub image_pull_policy: Option<ImagePullPolicy>,
     /// More namespaces that need the Secret (where a configured workload's pods will run).
     pub secret_namespaces: SecretNamespaces,
     /// Annotate pod templates mounting an edited ConfigMap so they restart (default true).
@@ -125,27 +125,62 @@ pub struct Rule {
 pub struct Target {
     /// The string field holding an embedded config (`$.data['application.yaml']`), if any.
     pub field: Option<FieldPath>,
-    pub format: Format,
+    pub format: Syntax,
     /// Where the list lives: in the embedded config when `field` is set, else in the resource.
     pub path: FieldPath,
     pub item_shape: ItemShape,
 }
 
-/// The language of an embedded config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Yaml,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where a rule lists the secrets: the pod spec (`podSpec`, the default) or the ServiceAccount
+/// the pod runs as (`serviceAccount`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum Mode {
     /// The pod spec's own `imagePullSecrets`.
     #[default]
     PodSpec,
     /// The ServiceAccount the pod runs as (`serviceAccountName`, else `default`).
     ServiceAccount,
+}
+
+/// A container's `imagePullPolicy`, as Kubernetes spells it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+pub enum ImagePullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl ImagePullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImagePullPolicy::Always => "Always",
+            ImagePullPolicy::IfNotPresent => "IfNotPresent",
+            ImagePullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// A value of one of the rules file's enums (`mode`, `format`, `itemShape`,
+/// `imagePullPolicy`) from its name, as serde reads it: the names are written once, on the
+/// type, and the schema gets the same ones.
+pub(crate) fn from_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    use serde::de::IntoDeserializer as _;
+    T::deserialize(name.into_deserializer())
+        .map_err(|_: serde::de::value::Error| ())
+        .ok()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -581,12 +581,12 @@ fn sanitized_secret_names_are_valid() {
         let suggestion = sanitize_secret_name(bad);
         assert_eq!(suggestion, good, "{bad}");
         assert!(
-            crate::registry::secret::is_dns1123_subdomain(&suggestion),
+            crate::names::is_dns1123_subdomain(&suggestion),
             "{suggestion}"
         );
     }
     let long = sanitize_secret_name(&format!("{}-x", "a".repeat(252)));
-    assert!(long.len() <= 253 && crate::registry::secret::is_dns1123_subdomain(&long));
+    assert!(long.len() <= 253 && crate::names::is_dns1123_subdomain(&long));
 }
 
 #[test]

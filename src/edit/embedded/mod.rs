@@ -8,8 +8,8 @@
 //! styles (quoted, plain, folded) have no such line correspondence; their value is written back
 //! whole, quoted the same way where possible.
 
+use crate::edit::Syntax as Format;
 use crate::edit::{self, Edit, EditProblem};
-use crate::rules::Format;
 use crate::yaml::{self, Node, Origin, Parsed, Style, Value};
 
 /// Why an embedded config could not be edited.
@@ -208,7 +208,7 @@ fn rewrite_whole(text: &str, field: &Node, style: Style, new_inner: &str) -> Edi
 mod tests {
     use super::*;
     use crate::edit::fieldpath::FieldPath;
-    use crate::edit::{ItemShape, Leaf, Syntax, edit_at};
+    use crate::edit::{ItemShape, Leaf, edit_at};
 
     /// Add `reg` at `path` inside the config at `.data.cfg` and return the new outer text.
     fn run(text: &str, path: &str, format: Format) -> String {
@@ -219,11 +219,7 @@ mod tests {
         };
         let field = root.path(&["data", "cfg"]).unwrap();
         let path = FieldPath::parse(path).unwrap();
-        let syntax = if format == Format::Json {
-            Syntax::Json
-        } else {
-            Syntax::Yaml
-        };
+        let syntax = format;
         let embedded = edit_embedded(text, "\n", field, format, |inner, root| {
             let (parents, key) = path.parent_and_key().unwrap();
             let leaf = Leaf::List {
