@@ -1,6 +1,5 @@
 //! Problems (the run fails) and warnings (it goes on) the planner collects, each located.
 
-#[allow(unused_imports)]
 use super::*;
 
 impl Planner<'_, '_> {
@@ -62,5 +61,52 @@ pub(super) fn guess_location(stream: &Stream, doc: &Document, line: usize) -> Lo
         name: field("  name:"),
         source: doc.source.clone(),
         line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::EditProblem;
+
+    #[test]
+    fn edit_problems_name_the_path_and_line() {
+        let cases = [
+            (
+                EditProblem::Alias { line: 3 },
+                3,
+                ProblemKind::Alias { path: "p".into() },
+            ),
+            (
+                EditProblem::NotAList {
+                    found: "a mapping",
+                    line: 4,
+                },
+                4,
+                ProblemKind::NotAList {
+                    path: "p".into(),
+                    found: "a mapping",
+                },
+            ),
+            (
+                EditProblem::MissingListItem { line: 5 },
+                5,
+                ProblemKind::MissingListItem { path: "p".into() },
+            ),
+        ];
+        for (problem, line, kind) in cases {
+            assert_eq!(edit_problem_kind("p".into(), problem), (line, kind));
+        }
+    }
+
+    #[test]
+    fn an_unparseable_document_is_still_named() {
+        let input = "a: 1\n---\nkind: Pod\nmetadata:\n  name: \"web\"\nspec: [\n";
+        let stream = Stream::parse(input.as_bytes()).unwrap();
+        let at = guess_location(&stream, &stream.docs[1], 6);
+        assert_eq!(
+            (at.doc, at.kind.as_deref(), at.name.as_deref(), at.line),
+            (2, Some("Pod"), Some("web"), 6)
+        );
     }
 }

@@ -311,3 +311,40 @@ impl Planner<'_, '_> {
         Ok(self.plan)
     }
 }
+
+/// What the unit tests of the planner's files share: a rules file with one registry, and a
+/// plan of some input under it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Options, Plan};
+    use crate::error::InputProblems;
+    use crate::{Config, Stream};
+
+    /// `r.example.com` → Secret `pull`, then `extra` (e.g. a `rules:` section).
+    pub(crate) fn rules(extra: &str) -> Config {
+        let text = format!(
+            "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: r.example.com\n    secret: pull\n    credentials: {{env: {{username: U, password: P}}}}\n{extra}"
+        );
+        Config::parse(&text, "<test>").expect("rules")
+    }
+
+    pub(crate) fn plan_with(
+        config: &Config,
+        input: &str,
+        options: &Options,
+    ) -> Result<Plan, InputProblems> {
+        let stream = Stream::parse(input.as_bytes()).expect("stream");
+        super::plan(&stream, config, options, &crate::engine::no_env)
+    }
+
+    pub(crate) fn plan(extra_rules: &str, input: &str) -> Plan {
+        plan_with(&rules(extra_rules), input, &Options::default()).expect("plan")
+    }
+
+    /// A pod pulling `image`, with `extra` appended to its pod spec.
+    pub(crate) fn pod(name: &str, image: &str, extra: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: c\n    image: {image}\n{extra}"
+        )
+    }
+}

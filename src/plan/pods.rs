@@ -1,7 +1,6 @@
 //! Rules without a `target` on a pod spec: `mode: podSpec` lists the Secrets on the pod,
 //! `mode: serviceAccount` on the ServiceAccount it runs as; and `imagePullPolicy`.
 
-#[allow(unused_imports)]
 use super::*;
 
 impl Planner<'_, '_> {
@@ -157,9 +156,7 @@ impl Planner<'_, '_> {
                     continue;
                 };
                 let selected = match rule.selector.images() {
-                    Some(patterns) => {
-                        patterns.is_match(image.written()) || patterns.is_match(image.full())
-                    }
+                    Some(patterns) => patterns.matches_image(&image),
                     None => self
                         .config
                         .registries_for_host(image.registry())
@@ -186,6 +183,67 @@ impl Planner<'_, '_> {
                     ),
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{plan, pod};
+
+    #[test]
+    fn a_pod_gets_the_secrets_of_the_registries_it_pulls_from() {
+        // (image, pod spec extra, added, present)
+        let cases: [(&str, &str, &[&str], &[&str]); 4] = [
+            ("r.example.com/x:1", "", &["pull"], &[]),
+            (
+                "r.example.com/x:1",
+                "  imagePullSecrets: [{name: pull}]\n",
+                &[],
+                &["pull"],
+            ),
+            (
+                "r.example.com/x:1",
+                "  imagePullSecrets: [{name: other}]\n",
+                &["pull"],
+                &[],
+            ),
+            ("docker.io/library/nginx", "", &[], &[]),
+        ];
+        for (image, extra, added, present) in cases {
+            let plan = plan("", &pod("p", image, extra));
+            let (got_added, got_present) = plan
+                .changes
+                .first()
+                .map(|c| (c.added.clone(), c.present.clone()))
+                .unwrap_or_default();
+            assert_eq!(got_added, added, "{image} {extra}");
+            assert_eq!(got_present, present, "{image} {extra}");
+        }
+    }
+
+    #[test]
+    fn image_pull_policy_is_set_on_the_selected_containers_only() {
+        let rules = |images: &str| {
+            format!(
+                "rules:\n  - name: always\n    match: {{images: [{images}]}}\n    imagePullPolicy: Always\n"
+            )
+        };
+        let input = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: r.example.com/a\n  - name: b\n    image: r.example.com/b\n";
+        // (images pattern, policies set)
+        let cases = [
+            ("\"r.example.com/a\"", 1),
+            ("\"r.example.com/*\"", 2),
+            ("\"elsewhere/*\"", 0),
+        ];
+        for (images, set) in cases {
+            let plan = plan(&rules(images), input);
+            let policies = plan
+                .edits
+                .iter()
+                .filter(|e| e.text.contains("imagePullPolicy: Always"))
+                .count();
+            assert_eq!(policies, set, "{images}");
         }
     }
 }

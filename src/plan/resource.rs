@@ -1,7 +1,6 @@
 //! The facts about each resource, read once: kind, name, namespace, labels, images, source
 //! template and whether it is a Helm hook that runs before the release exists.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// The facts about a resource the planner needs, read once.
@@ -194,4 +193,56 @@ pub(super) fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{plan, pod};
+
+    #[test]
+    fn a_resource_is_named_by_kind_name_source_and_list_position() {
+        let annotated = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    postrenderer.helm.sh/postrender-filename: c/templates/p.yaml\nspec:\n  containers: [{name: c, image: r.example.com/x}]\n";
+        let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers: [{name: c, image: r.example.com/x}]\n";
+        // (input, source, path of the list)
+        let cases = [
+            (
+                format!(
+                    "# Source: c/templates/p.yaml\n{}",
+                    pod("p", "r.example.com/x", "")
+                ),
+                Some("c/templates/p.yaml"),
+                "spec.imagePullSecrets",
+            ),
+            (
+                annotated.to_string(),
+                Some("c/templates/p.yaml"),
+                "spec.imagePullSecrets",
+            ),
+            (list.to_string(), None, "items[0].spec.imagePullSecrets"),
+        ];
+        for (input, source, path) in cases {
+            let plan = plan("", &input);
+            let change = &plan.changes[0];
+            assert_eq!(change.at.kind.as_deref(), Some("Pod"), "{input}");
+            assert_eq!(change.at.name.as_deref(), Some("p"), "{input}");
+            assert_eq!(change.at.source.as_deref(), source, "{input}");
+            assert_eq!(change.path, path, "{input}");
+        }
+    }
+
+    #[test]
+    fn only_pre_install_and_pre_upgrade_hooks_make_the_secret_a_hook() {
+        let cases = [
+            ("pre-install", true),
+            ("post-install, pre-upgrade", true),
+            ("test", false),
+            ("post-install", false),
+        ];
+        for (hooks, want) in cases {
+            let input = format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    helm.sh/hook: {hooks}\nspec:\n  containers: [{{name: c, image: r.example.com/x}}]\n"
+            );
+            assert_eq!(plan("", &input).secrets[0].hook, want, "{hooks}");
+        }
+    }
 }

@@ -1,7 +1,6 @@
 //! Rollout: pod templates that mount an edited ConfigMap get a checksum annotation, so the
 //! change restarts their pods.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(super) struct TemplateRef {
@@ -147,6 +146,61 @@ pub(super) fn config_map_refs(pod_spec: &Node, out: &mut Vec<String>) {
                         .and_then(Node::as_str),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::plan;
+
+    #[test]
+    fn checksum_annotations_fit_in_an_annotation_name() {
+        let long = "a".repeat(64);
+        // (ConfigMap name, annotation)
+        let cases = [
+            (
+                "conf".to_string(),
+                "checksum.helm-regcred.io/conf".to_string(),
+            ),
+            (
+                "b".repeat(63),
+                format!("checksum.helm-regcred.io/{}", "b".repeat(63)),
+            ),
+            (
+                long.clone(),
+                format!(
+                    "checksum.helm-regcred.io/{}-{}",
+                    &long[..54],
+                    &sha256_hex(&long)[..8]
+                ),
+            ),
+        ];
+        for (name, want) in cases {
+            let got = checksum_annotation(&name);
+            assert_eq!(got, want);
+            assert!(got.len() <= "checksum.helm-regcred.io/".len() + 63);
+        }
+    }
+
+    #[test]
+    fn pods_mounting_an_edited_config_map_restart() {
+        let rule = "rules:\n  - name: cm\n    match: {kinds: [ConfigMap]}\n    secrets: [pull]\n    target: {field: \"$.data['c']\", path: \"$.pull\", itemShape: string}\n";
+        let map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf}\ndata:\n  c: 'pull: []'\n---\n";
+        let deployment = |volume: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d}}\nspec:\n  template:\n    spec:\n      containers: [{{name: c, image: x}}]\n      volumes: [{{name: v, configMap: {{name: {volume}}}}}]\n"
+            )
+        };
+        // (mounted ConfigMap, annotated)
+        for (volume, annotated) in [("conf", true), ("other", false)] {
+            let plan = plan(rule, &format!("{map}{}", deployment(volume)));
+            let annotation = plan
+                .edits
+                .iter()
+                .any(|e| e.text.contains("checksum.helm-regcred.io/conf"));
+            assert_eq!(annotation, annotated, "{volume}");
         }
     }
 }

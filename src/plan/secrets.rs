@@ -1,7 +1,6 @@
 //! Secret bookkeeping: which Secret names the rules give a resource, which namespaces need
 //! them, the Secrets the input already has, and the Secrets the plan emits.
 
-#[allow(unused_imports)]
 use super::*;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,5 +211,92 @@ impl Planner<'_, '_> {
         for m in messages {
             self.warn(None, m);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{plan, plan_with, pod, rules};
+    use crate::error::ProblemKind;
+    use crate::plan::Options;
+
+    fn in_namespace(ns: &str) -> String {
+        pod("p", "r.example.com/x", "")
+            .replace("  name: p\n", &format!("  name: p\n  namespace: {ns}\n"))
+    }
+
+    /// (documents, release namespace, the namespaces of the Secrets emitted)
+    type Case = (Vec<String>, Option<&'static str>, Vec<Option<&'static str>>);
+
+    #[test]
+    fn one_secret_per_namespace_that_needs_it() {
+        // (documents, release namespace, secret namespaces)
+        let cases: [Case; 4] = [
+            (vec![in_namespace("a")], None, vec![Some("a")]),
+            (
+                vec![in_namespace("a"), in_namespace("b")],
+                None,
+                vec![Some("a"), Some("b")],
+            ),
+            (
+                vec![in_namespace("a"), in_namespace("a")],
+                None,
+                vec![Some("a")],
+            ),
+            // Without a namespace the document lands in the release's: one Secret, no namespace.
+            (
+                vec![pod("p", "r.example.com/x", ""), in_namespace("a")],
+                Some("a"),
+                vec![None],
+            ),
+        ];
+        for (docs, release_ns, want) in cases {
+            let options = Options {
+                namespace: release_ns.map(str::to_string),
+                ..Options::default()
+            };
+            let plan = plan_with(&rules(""), &docs.join("---\n"), &options).unwrap();
+            let got: Vec<Option<&str>> = plan
+                .secrets
+                .iter()
+                .map(|s| s.namespace.as_deref())
+                .collect();
+            assert_eq!(got, want, "{docs:?}");
+        }
+    }
+
+    #[test]
+    fn a_secret_in_the_input_is_kept_or_refused() {
+        let secret = |ty: &str| {
+            format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: pull}}\ntype: {ty}\n---\n")
+        };
+        let input = |ty: &str| format!("{}{}", secret(ty), pod("p", "r.example.com/x", ""));
+        let ok = plan("", &input("kubernetes.io/dockerconfigjson"));
+        assert!(
+            ok.secrets.is_empty(),
+            "the input's own Secret is kept, not emitted again"
+        );
+        let refused = plan_with(&rules(""), &input("Opaque"), &Options::default()).unwrap_err();
+        assert!(matches!(
+            refused.0[0].kind,
+            ProblemKind::SecretConflict { .. }
+        ));
+    }
+
+    #[test]
+    fn a_registry_that_does_not_create_is_only_referenced() {
+        let config = crate::Config::parse(
+            "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: r.example.com\n    secret: pull\n    create: false\n",
+            "<test>",
+        )
+        .unwrap();
+        let plan = plan_with(
+            &config,
+            &pod("p", "r.example.com/x", ""),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(plan.changes[0].added, ["pull"]);
+        assert!(plan.secrets.is_empty());
     }
 }

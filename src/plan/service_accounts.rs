@@ -1,6 +1,5 @@
 //! `mode: serviceAccount`: list the Secrets on the ServiceAccounts pods run as, or emit them.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(super) struct SaNeed {
@@ -100,6 +99,40 @@ impl Planner<'_, '_> {
                     ),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{plan, pod};
+
+    #[test]
+    fn service_account_mode_lists_secrets_on_the_account_or_emits_it() {
+        let rule = |create: bool| {
+            format!(
+                "rules:\n  - name: sa\n    mode: serviceAccount\n    createServiceAccounts: {create}\n"
+            )
+        };
+        let account = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n---\n";
+        let runs_as_web = pod("p", "r.example.com/x", "  serviceAccountName: web\n");
+        // (input, create, edits the input, emits an account, warns)
+        let cases = [
+            (format!("{account}{runs_as_web}"), false, true, false, false),
+            (runs_as_web.clone(), true, false, true, false),
+            (runs_as_web.clone(), false, false, false, true),
+            (pod("p", "r.example.com/x", ""), true, false, false, true),
+        ];
+        for (input, create, edits, emits, warns) in cases {
+            let plan = plan(&rule(create), &input);
+            assert_eq!(!plan.edits.is_empty(), edits, "{input}");
+            assert_eq!(!plan.service_accounts.is_empty(), emits, "{input}");
+            assert_eq!(
+                !plan.warnings.is_empty(),
+                warns,
+                "{input}: {:?}",
+                plan.warnings
+            );
         }
     }
 }

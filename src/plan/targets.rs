@@ -1,7 +1,6 @@
 //! Rules with a `target`: a list in a field of the resource, or inside a config the resource
 //! holds as a string (see `edit::embedded`).
 
-#[allow(unused_imports)]
 use super::*;
 
 /// One list a resource's target rules add to: the target, the names, the rules that asked.
@@ -58,39 +57,15 @@ impl Planner<'_, '_> {
         wanted: Vec<String>,
         rules: &[&Rule],
     ) {
-        let (parents, key) = target
-            .path
-            .parent_and_key()
-            .expect("validated: path ends in a key");
         let path = format!("{}{}", r.prefix, target.path);
-        let existing = match FieldPath::resolve_steps(r.node, parents) {
-            Some(parent) => match edit::existing_names(parent, key) {
-                Ok(names) => names,
+        let (stream_text, newline) = (self.stream.text, self.stream.newline);
+        let additions =
+            match add_to_list(stream_text, newline, r.node, target, wanted, Syntax::Yaml) {
+                Ok(additions) => additions,
                 Err(e) => return self.edit_problem(&r.at, &path, e),
-            },
-            None => Vec::new(),
-        };
-        let (present, added): (Vec<String>, Vec<String>) =
-            wanted.into_iter().partition(|n| existing.contains(n));
-        let names: Vec<&str> = added.iter().map(String::as_str).collect();
-        if !names.is_empty() {
-            let leaf = Leaf::List {
-                names: &names,
-                shape: target.item_shape,
             };
-            match edit::edit_at(
-                self.stream.text,
-                self.stream.newline,
-                r.node,
-                parents,
-                key,
-                leaf,
-                Syntax::Yaml,
-            ) {
-                Ok(edits) => self.plan.edits.extend(edits),
-                Err(e) => return self.edit_problem(&r.at, &path, e),
-            }
-        }
+        self.plan.edits.extend(additions.edits);
+        let (added, present) = (additions.added, additions.present);
         let mut namespaces = Vec::new();
         for rule in rules {
             append_missing(&mut namespaces, self.secret_namespaces(rule, r));
@@ -125,26 +100,9 @@ impl Planner<'_, '_> {
             |inner, root| {
                 let mut edits = Vec::new();
                 for (target, wanted, rules) in &groups {
-                    let (parents, key) = target
-                        .path
-                        .parent_and_key()
-                        .expect("validated: path ends in a key");
-                    let existing = match FieldPath::resolve_steps(root, parents) {
-                        Some(parent) => edit::existing_names(parent, key)?,
-                        None => Vec::new(),
-                    };
-                    let (present, added): (Vec<String>, Vec<String>) =
-                        wanted.iter().cloned().partition(|n| existing.contains(n));
-                    let names: Vec<&str> = added.iter().map(String::as_str).collect();
-                    if !names.is_empty() {
-                        let leaf = Leaf::List {
-                            names: &names,
-                            shape: target.item_shape,
-                        };
-                        edits.extend(edit::edit_at(
-                            inner, "\n", root, parents, key, leaf, syntax,
-                        )?);
-                    }
+                    let additions = add_to_list(inner, "\n", root, target, wanted.clone(), syntax)?;
+                    edits.extend(additions.edits);
+                    let (added, present) = (additions.added, additions.present);
                     for rule in rules {
                         if let SecretNamespaces::FromPath(p) = &rule.secret_namespaces {
                             match p.resolve(root).and_then(Node::as_str) {
@@ -233,5 +191,106 @@ impl Planner<'_, '_> {
             added,
             present,
         });
+    }
+}
+
+/// What one target list gets: the edits that add the wanted names it lacks.
+pub(super) struct Additions {
+    pub(super) edits: Vec<Edit>,
+    /// Wanted names the list already held.
+    pub(super) present: Vec<String>,
+    /// Wanted names it lacked, which the edits add.
+    pub(super) added: Vec<String>,
+}
+
+/// Add the `wanted` names the list at `target.path` of `root` lacks (the list and its parents
+/// are created when missing), in `text` written in `syntax`.
+pub(super) fn add_to_list(
+    text: &str,
+    newline: &str,
+    root: &Node,
+    target: &Target,
+    wanted: Vec<String>,
+    syntax: Syntax,
+) -> Result<Additions, EditProblem> {
+    let (parents, key) = target
+        .path
+        .parent_and_key()
+        .expect("validated: path ends in a key");
+    let existing = match FieldPath::resolve_steps(root, parents) {
+        Some(parent) => edit::existing_names(parent, key)?,
+        None => Vec::new(),
+    };
+    let (present, added): (Vec<String>, Vec<String>) =
+        wanted.into_iter().partition(|n| existing.contains(n));
+    let names: Vec<&str> = added.iter().map(String::as_str).collect();
+    let edits = if names.is_empty() {
+        Vec::new()
+    } else {
+        let leaf = Leaf::List {
+            names: &names,
+            shape: target.item_shape,
+        };
+        edit::edit_at(text, newline, root, parents, key, leaf, syntax)?
+    };
+    Ok(Additions {
+        edits,
+        present,
+        added,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::plan;
+
+    #[test]
+    fn a_target_list_gets_the_names_it_lacks_once() {
+        let rule = "rules:\n  - name: cr\n    match: {kinds: [Prometheus]}\n    target: {path: \"$.spec.imagePullSecrets\"}\n";
+        let cr = |spec: &str| {
+            format!(
+                "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {{name: p}}\nspec:\n  image: r.example.com/prom\n{spec}"
+            )
+        };
+        // (spec extra, added, present)
+        let cases: [(&str, &[&str], &[&str]); 2] = [
+            ("", &["pull"], &[]),
+            ("  imagePullSecrets: [{name: pull}]\n", &[], &["pull"]),
+        ];
+        for (spec, added, present) in cases {
+            let plan = plan(rule, &cr(spec));
+            assert_eq!(plan.changes[0].path, "$.spec.imagePullSecrets");
+            assert_eq!(plan.changes[0].added, added, "{spec}");
+            assert_eq!(plan.changes[0].present, present, "{spec}");
+            assert_eq!(plan.edits.is_empty(), added.is_empty(), "{spec}");
+        }
+    }
+
+    #[test]
+    fn an_embedded_config_is_edited_in_its_own_syntax() {
+        let rule = |format: &str| {
+            format!(
+                "rules:\n  - name: cm\n    match: {{kinds: [ConfigMap]}}\n    secrets: [pull]\n    target: {{field: \"$.data['c']\", format: {format}, path: \"$.pull\", itemShape: string}}\n"
+            )
+        };
+        let map = |value: &str| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: m}}\ndata:\n  c: '{value}'\n"
+            )
+        };
+        // (format, config, what the new value holds)
+        let cases = [
+            ("json", "{\"pull\": []}", "[\"pull\"]"),
+            ("yaml", "pull: []", "[pull]"),
+        ];
+        for (format, config, want) in cases {
+            let plan = plan(&rule(format), &map(config));
+            assert_eq!(plan.changes[0].added, ["pull"], "{format}");
+            assert!(
+                plan.edits.iter().any(|e| e.text.contains(want)),
+                "{format}: {:?}",
+                plan.edits
+            );
+        }
     }
 }
