@@ -58,7 +58,7 @@
 //! ```
 
 pub mod adapters;
-pub mod edit;
+pub(crate) mod edit;
 pub mod engine;
 pub mod error;
 pub mod input;
@@ -71,6 +71,7 @@ pub mod values;
 pub mod views;
 pub mod yaml;
 
+pub use edit::Syntax;
 pub use engine::{Outcome, Request, run};
 pub use error::Error;
 pub use input::stream::Stream;

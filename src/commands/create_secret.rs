@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use helm_regcred::edit::Syntax;
+use helm_regcred::Syntax;
 use helm_regcred::names::{is_dns1123_label, is_dns1123_subdomain};
 use helm_regcred::registry::credentials::{Context, Stdin};
 use helm_regcred::registry::dockerconfig::{self, DockerConfig, Helpers};

@@ -9,6 +9,8 @@ pub mod document;
 pub mod embedded;
 pub mod fieldpath;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 use crate::edit::fieldpath::Step;
@@ -22,17 +24,7 @@ pub struct Edit {
 }
 
 /// How one list item is written (`target.itemShape`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Deserialize,
-    serde::Serialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 pub enum ItemShape {
     /// `{name: x}`, a LocalObjectReference: what pod specs and most CRDs take.
     #[default]
@@ -90,17 +82,7 @@ fn item_name(item: &Node) -> Option<&str> {
 /// The language of an embedded config (`target.format`): `yaml` (the default) or `json`.
 // The crate's one YAML-or-JSON type: manifests are YAML; in JSON keys and strings need double
 // quotes and everything is flow style; `create-secret -o` writes either.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Deserialize,
-    serde::Serialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Syntax {
     #[default]

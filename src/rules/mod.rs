@@ -31,6 +31,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -133,17 +135,7 @@ pub struct Target {
 
 /// Where a rule lists the secrets: the pod spec (`podSpec`, the default) or the ServiceAccount
 /// the pod runs as (`serviceAccount`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Deserialize,
-    serde::Serialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Mode {
     /// The pod spec's own `imagePullSecrets`.
@@ -154,9 +146,7 @@ pub enum Mode {
 }
 
 /// A container's `imagePullPolicy`, as Kubernetes spells it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum ImagePullPolicy {
     Always,
     IfNotPresent,
