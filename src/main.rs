@@ -157,7 +157,7 @@ fn run() -> ExitCode {
         Command::Upgrade(args) => commands::helm::run(commands::helm::Action::Upgrade, &args),
         Command::Template(args) => commands::helm::run(commands::helm::Action::Template, &args),
         Command::Diff(args) => commands::helm::run(commands::helm::Action::Diff, &args),
-        Command::Check(args) => Ok(commands::helm::check(&args)),
+        Command::Check(args) => Ok(commands::check::run(&args)),
         Command::Explain(args) => commands::explain::run(&args),
         Command::LastError => commands::last_error::run(),
         Command::CreateSecret(args) => commands::create_secret::run(&args),

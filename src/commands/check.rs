@@ -2,18 +2,22 @@
 //!
 //! * `helm-regcred check [-r RULES] [-n NS] [--release R] [--output text|json|github]
 //!   [--strict] [FILE|-]...` reads manifests (stdin when no file is given);
-//! * `helm regcred check RELEASE CHART [helm flags]` renders the chart first: that is the Helm
-//!   wrapper's business (`commands/helm.rs`), which hands the rendered stream back here.
+//! * `helm regcred check RELEASE CHART [helm flags]` renders the chart with `helm template`
+//!   (no post-renderer: the question is what the chart itself pulls) and checks that; Helm's
+//!   command line is read by [`helm_regcred::adapters::helm`].
 //!
 //! Exit codes: 0 every private pull is covered, 1 findings (warnings too with `--strict`),
 //! 2 a usage or input error (bad flags, unreadable file, invalid rules or YAML).
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
-use helm_regcred::check::{Format, Report, check, report_schema};
+use helm_regcred::adapters::helm;
+use helm_regcred::views::check::{Format, Report, check, report_schema};
 use helm_regcred::{Config, Options, Stream};
+
+use super::process_env;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -76,8 +80,63 @@ impl Flags {
     }
 }
 
+/// `check`: files (or stdin), or a chart when the arguments are `RELEASE CHART [helm flags]`.
+pub fn run(args: &Args) -> ExitCode {
+    let flags = match Flags::parse(&args.args) {
+        Ok(flags) => flags,
+        Err(e) => return input_error(&e),
+    };
+    if flags.print_schema {
+        return print_schema();
+    }
+    let split = match helm::split("check", &flags.rest) {
+        Ok(split) => split,
+        Err(e) => return input_error(&e.into()),
+    };
+    // A chart needs RELEASE CHART; one argument is a file (so a typo says "cannot read").
+    let file_mode = match split.positionals.as_slice() {
+        [] | [_] => true,
+        [first, ..] => first == "-" || Path::new(first).is_file(),
+    };
+    if file_mode {
+        files(&flags)
+    } else {
+        chart(&flags, &split)
+    }
+}
+
+/// `helm regcred check RELEASE CHART [helm flags]`: exit 2 when Helm cannot render it.
+fn chart(flags: &Flags, split: &helm::Split) -> ExitCode {
+    let run = || -> anyhow::Result<Option<Report>> {
+        let config = Config::load(&split.rules_path(&process_env)?)?;
+        let helm = helm::helm_bin(&process_env);
+        let out = Command::new(&helm)
+            .arg("template")
+            .args(&split.helm_args)
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("cannot run {}", helm.to_string_lossy()))?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let options = Options {
+            namespace: split.namespace(&process_env),
+            release: split.release("template"),
+        };
+        run_check(&out.stdout, &config, &options, flags.strict).map(Some)
+    };
+    match run() {
+        Ok(Some(report)) => conclude(&report, flags, None),
+        // Helm said why on stderr.
+        Ok(None) => ExitCode::from(USAGE_OR_INPUT_ERROR),
+        Err(e) => input_error(&e),
+    }
+}
+
 /// `check [-r RULES] [-n NS] [--release R] [FILE|-]...`, with `flags.rest` holding those.
-pub fn files(flags: &Flags) -> ExitCode {
+fn files(flags: &Flags) -> ExitCode {
     let run = || -> anyhow::Result<(Report, Option<String>)> {
         let mut rules = None;
         let mut options = Options::default();
@@ -107,21 +166,16 @@ pub fn files(flags: &Flags) -> ExitCode {
             }
         }
         if options.namespace.is_none() {
-            options.namespace = std::env::var("HELM_REGCRED_NAMESPACE")
-                .ok()
-                .filter(|n| !n.is_empty());
+            options.namespace = process_env("HELM_REGCRED_NAMESPACE").filter(|n| !n.is_empty());
         }
         let config = load_rules(rules)?;
-        let input = super::read_input(&files)?;
+        let input = helm_regcred::input::read_all(&files)?;
         let name = match files.as_slice() {
             [one] if one.as_os_str() != "-" => Some(one.display().to_string()),
             _ => None,
         };
         Ok((run_check(&input, &config, &options, flags.strict)?, name))
     };
-    if flags.print_schema {
-        return print_schema();
-    }
     match run() {
         Ok((report, name)) => conclude(&report, flags, name.as_deref()),
         Err(e) => input_error(&e),
@@ -130,10 +184,7 @@ pub fn files(flags: &Flags) -> ExitCode {
 
 /// The rules file: `-r`, else `$HELM_REGCRED_RULES`, else `./regcred.yaml`.
 pub fn load_rules(rules: Option<PathBuf>) -> anyhow::Result<Config> {
-    let path = rules
-        .or_else(|| std::env::var_os("HELM_REGCRED_RULES").map(PathBuf::from))
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("regcred.yaml"));
+    let path = helm_regcred::rules::find_file(rules.as_deref(), &process_env)?;
     Ok(Config::load(&path)?)
 }
 
@@ -145,7 +196,7 @@ pub fn run_check(
     strict: bool,
 ) -> anyhow::Result<Report> {
     let stream = Stream::parse(input)?;
-    Ok(check(&stream, config, options, strict)?)
+    Ok(check(&stream, config, options, &process_env, strict)?)
 }
 
 /// Prints the report (stdout) and its summary (stderr); the exit code says whether it passed.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use helm_regcred::explain::{Filter, explain};
-use helm_regcred::selector::Pattern;
+use helm_regcred::rules::selector::Pattern;
+use helm_regcred::views::explain::{Filter, explain};
 use helm_regcred::{Options, Stream};
 
 #[derive(Debug, clap::Args)]
@@ -54,18 +54,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         namespace: pattern("namespace", &args.namespace)?,
     };
     let options = Options {
-        namespace: args.release_namespace.clone().or_else(|| {
-            std::env::var("HELM_REGCRED_NAMESPACE")
-                .ok()
-                .filter(|n| !n.is_empty())
-        }),
+        namespace: args
+            .release_namespace
+            .clone()
+            .or_else(|| super::process_env("HELM_REGCRED_NAMESPACE").filter(|n| !n.is_empty())),
         release: args.release.clone(),
     };
-    let config = super::check::load_rules(args.rules.clone())?;
+    let rules = helm_regcred::rules::find_file(args.rules.as_deref(), &super::process_env)?;
+    let config = helm_regcred::Config::load(&rules)?;
     let files: Vec<PathBuf> = args.file.iter().cloned().collect();
-    let input = super::read_input(&files)?;
+    let input = helm_regcred::input::read_all(&files)?;
     let stream = Stream::parse(&input)?;
-    let explanation = explain(&stream, &config, &options, &filter)?;
+    let explanation = explain(&stream, &config, &options, &super::process_env, &filter)?;
     let out = match args.output {
         Output::Text => explanation.to_text(),
         Output::Json => explanation.to_json(),

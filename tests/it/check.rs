@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use helm_regcred::check::{FindingCode, check as check_stream};
-use helm_regcred::image::ImageRef;
-use helm_regcred::{Config, Options, Stream, kinds, output, plan};
+use helm_regcred::engine::no_env;
+use helm_regcred::registry::image::ImageRef;
+use helm_regcred::views::check::{FindingCode, Report, check as check_stream};
+use helm_regcred::{Config, Options, Request, Stream, kinds};
 use serde_json::Value;
 
 use crate::helm::{CHART, Helm, RULES, repo, text};
@@ -194,13 +195,13 @@ registries:
     credentials: {env: {username: U, password: P}}
 "#;
 
-fn run_check(rules: &str, input: &str, strict: bool) -> helm_regcred::check::Report {
+fn run_check(rules: &str, input: &str, strict: bool) -> Report {
     let config = Config::parse(rules, "<test>").unwrap();
     let stream = Stream::parse(input.as_bytes()).unwrap();
-    check_stream(&stream, &config, &Options::default(), strict).unwrap()
+    check_stream(&stream, &config, &Options::default(), &no_env, strict).unwrap()
 }
 
-fn finding_paths(report: &helm_regcred::check::Report) -> Vec<String> {
+fn finding_paths(report: &Report) -> Vec<String> {
     report
         .findings
         .iter()
@@ -656,7 +657,7 @@ fn corpus_before_post_render_every_private_pull_is_a_finding_and_after_none() {
     for path in postrender_inputs() {
         let input = std::fs::read_to_string(&path).unwrap();
         let stream = Stream::parse(input.as_bytes()).unwrap();
-        let before = check_stream(&stream, &config, &Options::default(), false).unwrap();
+        let before = check_stream(&stream, &config, &Options::default(), &no_env, false).unwrap();
         let mut found = BTreeMap::new();
         for f in &before.findings {
             assert_eq!(f.code, FindingCode::MissingCredential);
@@ -677,13 +678,13 @@ fn corpus_before_post_render_every_private_pull_is_a_finding_and_after_none() {
         assert_eq!(found, want, "{}", path.display());
         assert_eq!(before.summary.exit_code, 1);
 
-        let plan = plan(&stream, &config, &Options::default()).unwrap();
-        let credentials = output::resolve_credentials(&plan, &config, &env).unwrap();
-        let out = output::render(&stream, &plan, &config, &credentials);
+        let outcome = helm_regcred::run(Request::new(&config, &stream).env(&env)).unwrap();
+        let out = outcome.output().unwrap();
         let after = check_stream(
             &Stream::parse(out.as_bytes()).unwrap(),
             &config,
             &Options::default(),
+            &no_env,
             false,
         )
         .unwrap();

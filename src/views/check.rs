@@ -1,4 +1,5 @@
-//! `check`, the CI gate: a view of the cluster simulation ([`crate::kubelet`]) over a stream.
+//! `check`, the CI gate: a view of the cluster simulation ([`crate::views::kubelet`]) over a
+//! stream.
 //!
 //! Every pod spec of every workload counts, whether or not a rule selects it. An image needs a
 //! credential when a registry of the rules serves it (a private pull); a finding is a private
@@ -16,14 +17,15 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::engine::Env;
 use crate::error::{Error, Location};
-use crate::keyring::{Entry, kubelet_name};
-use crate::kubelet::{
+use crate::input::stream::Stream;
+use crate::plan::{Options, plan};
+use crate::registry::keyring::{Entry, kubelet_name};
+use crate::rules::Config;
+use crate::views::kubelet::{
     self, Cluster, KnownSecret, Pod, Pull, SecretOrigin, SecretState, ServiceAccountOrigin,
 };
-use crate::plan::{Options, plan};
-use crate::rules::Config;
-use crate::stream::Stream;
 
 /// The report's `apiVersion` and `kind`, so a consumer can tell versions apart.
 pub const API_VERSION: &str = "helm-regcred/v1";
@@ -207,8 +209,13 @@ pub fn report_schema() -> serde_json::Value {
 
 /// The Secrets the rules make helm-regcred emit for this stream, and those they declare as
 /// existing: what a pod may use beyond the stream's own Secrets.
-pub fn cluster_for(stream: &Stream, config: &Config, options: &Options) -> Result<Cluster, Error> {
-    let plan = plan(stream, config, options)?;
+pub fn cluster_for(
+    stream: &Stream,
+    config: &Config,
+    options: &Options,
+    env: Env,
+) -> Result<Cluster, Error> {
+    let plan = plan(stream, config, options, env)?;
     let mut cluster = Cluster::from_rules(config);
     for secret in &plan.secrets {
         let namespace = secret
@@ -219,7 +226,7 @@ pub fn cluster_for(stream: &Stream, config: &Config, options: &Options) -> Resul
         cluster.secrets.push(KnownSecret {
             name: secret.name.clone(),
             namespace: Some(namespace),
-            keys: crate::output::auths_keys(secret, config)
+            keys: crate::views::stream::auths_keys(secret, config)
                 .into_iter()
                 .map(|(_, key)| key)
                 .collect(),
@@ -229,15 +236,16 @@ pub fn cluster_for(stream: &Stream, config: &Config, options: &Options) -> Resul
     Ok(cluster)
 }
 
-/// Runs the check.
+/// Runs the check; `env` answers templates' `env.NAME`.
 pub fn check(
     stream: &Stream,
     config: &Config,
     options: &Options,
+    env: Env,
     strict: bool,
 ) -> Result<Report, Error> {
-    let cluster = cluster_for(stream, config, options)?;
-    let view = kubelet::simulate(stream, config, options, &cluster)?;
+    let cluster = cluster_for(stream, config, options, env)?;
+    let view = kubelet::simulate(stream, config, options, &cluster, env)?;
     Ok(report(&view, config, strict))
 }
 

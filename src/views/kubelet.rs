@@ -3,6 +3,8 @@
 //! ends up with, and which of their credentials the kubelet sends for each image. `check` and
 //! `explain` are views of this simulation; it never changes the stream.
 //!
+//! The keyring itself is [`crate::registry::keyring`].
+//!
 //! The facts it follows, from kubernetes/kubernetes:
 //!
 //! * ServiceAccount admission (`plugin/pkg/admission/serviceaccount/admission.go`, `Admit`):
@@ -16,22 +18,24 @@
 //!   `.dockerconfigjson` of `kubernetes.io/dockerconfigjson` Secrets and `.dockercfg` of
 //!   `kubernetes.io/dockercfg` ones, skips any other, and fails the pull outright when one does
 //!   not decode; `pkg/kubelet/kuberuntime/kuberuntime_image.go` `PullImage` then looks the
-//!   image up in that keyring ([`crate::keyring`]).
+//!   image up in that keyring.
 
 use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use crate::engine::Env;
 use crate::error::{InputProblems, Location, Problem, ProblemKind};
-use crate::image::ImageRef;
-use crate::keyring::{Entry, Keyring};
+use crate::input::stream::{Document, Stream};
+use crate::input::template_source;
 use crate::kinds::{self, CONTAINER_LISTS, Step};
-use crate::plan::{FILENAME_ANNOTATION, Options};
+use crate::plan::Options;
+use crate::registry::image::ImageRef;
+use crate::registry::keyring::{Entry, Keyring};
+use crate::rules::selector::{Mismatch, PatternSet, Subject};
+use crate::rules::template::Renderer;
 use crate::rules::{Config, Rule};
-use crate::selector::{Mismatch, PatternSet, Subject};
-use crate::stream::{Document, Stream};
-use crate::template::Renderer;
 use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// What is known beyond the stream: Secrets and ServiceAccounts that exist (or will) in the
@@ -241,14 +245,16 @@ pub fn serving_registry(
         .map(|(i, _)| i)
 }
 
-/// Simulates the cluster over `stream`.
+/// Simulates the cluster over `stream`; `env` answers templates' `env.NAME` (templated secret
+/// names and label values).
 pub fn simulate(
     stream: &Stream,
     config: &Config,
     options: &Options,
     cluster: &Cluster,
+    env: Env,
 ) -> Result<View, InputProblems> {
-    let names = Renderer::with_process_env(&config.vars, options.release.as_deref());
+    let names = Renderer::new(&config.vars, options.release.as_deref(), env);
     let default_rule;
     let rendered: Vec<Rule>;
     let rules: Vec<&Rule> = if config.rules.is_empty() {
@@ -343,7 +349,7 @@ impl Simulator<'_> {
         let mut out = Vec::new();
         for doc in &stream.docs {
             let text = stream.doc_text(doc);
-            if crate::stream::top_level_kind(text).is_some_and(|kind| !wanted(kind)) {
+            if crate::input::stream::top_level_kind(text).is_some_and(|kind| !wanted(kind)) {
                 continue;
             }
             let origin = Origin {
@@ -393,10 +399,7 @@ impl Simulator<'_> {
         let text = |path: &[&str]| node.path(path).and_then(Node::as_str).map(str::to_string);
         let kind = text(&["kind"]).unwrap_or_default();
         let name = text(&["metadata", "name"]).unwrap_or_default();
-        let source = doc
-            .source
-            .clone()
-            .or_else(|| text(&["metadata", "annotations", FILENAME_ANNOTATION]));
+        let source = template_source(doc, &node);
         let namespace = text(&["metadata", "namespace"])
             .filter(|ns| !ns.is_empty())
             .or_else(|| self.options.namespace.clone())
@@ -902,6 +905,7 @@ mod tests {
             &config,
             &Options::default(),
             &Cluster::from_rules(&config),
+            &crate::engine::no_env,
         )
         .unwrap()
     }
@@ -1028,7 +1032,14 @@ mod tests {
             secrets: vec!["pull".into()],
         });
         let stream = Stream::parse(input.as_bytes()).unwrap();
-        let v = simulate(&stream, &config, &Options::default(), &cluster).unwrap();
+        let v = simulate(
+            &stream,
+            &config,
+            &Options::default(),
+            &cluster,
+            &crate::engine::no_env,
+        )
+        .unwrap();
         assert_eq!(served_of(&v.pods[4]), Some("pull"));
         assert_eq!(v.pods[4].inherited, Some(ServiceAccountOrigin::Declared));
     }

@@ -29,7 +29,7 @@
 
 use std::fmt;
 
-use crate::image::ImageRef;
+use crate::registry::image::ImageRef;
 
 /// The key of the Docker Hub fallback (`defaultRegistryHost` in keyring.go), also what
 /// `https://index.docker.io/v1/` — `docker login`'s key for Docker Hub — becomes.

@@ -3,7 +3,7 @@
 //!
 //! The input is planned as the post-renderer would plan it, the plan is applied (with
 //! placeholder credentials: `explain` never reads a password, and only the Secrets' `auths`
-//! keys matter here), and the kubelet is simulated over the result ([`crate::kubelet`]). Per
+//! keys matter here), and the kubelet is simulated over the result ([`super::kubelet`]). Per
 //! pod: each rule matched or, for a miss, the first selector field that failed with the actual
 //! value; the secrets kept, added or inherited from the ServiceAccount; for each image its
 //! normalized reference, the registry that serves it and why, and the Secret the kubelet sends.
@@ -13,17 +13,20 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::credentials::Credentials;
+use crate::engine::Env;
 use crate::error::Error;
-use crate::image::ImageRef;
-use crate::keyring::{DOCKER_HUB_DEFAULT_KEY, Entry, kubelet_name};
-use crate::kubelet::{
+use crate::input::SourceNaming;
+use crate::input::stream::Stream;
+use crate::plan::{Options, plan};
+use crate::registry::credentials::Credentials;
+use crate::registry::image::ImageRef;
+use crate::registry::keyring::{DOCKER_HUB_DEFAULT_KEY, Entry, kubelet_name};
+use crate::rules::Config;
+use crate::rules::selector::Pattern;
+use crate::views::kubelet::{
     self, Cluster, Pod, Pull, RuleResult, SecretOrigin, SecretState, ServiceAccountOrigin,
 };
-use crate::plan::{Options, plan};
-use crate::rules::Config;
-use crate::selector::Pattern;
-use crate::stream::Stream;
+use crate::views::stream::{added_documents, assemble};
 
 /// Which pods to explain; every field that is set must match.
 #[derive(Debug, Clone, Default)]
@@ -140,14 +143,15 @@ pub struct ImageExplanation {
     pub served_why: String,
 }
 
-/// Explains the pods of `stream` that `filter` keeps.
+/// Explains the pods of `stream` that `filter` keeps; `env` answers templates' `env.NAME`.
 pub fn explain(
     stream: &Stream,
     config: &Config,
     options: &Options,
+    env: Env,
     filter: &Filter,
 ) -> Result<Explanation, Error> {
-    let plan = plan(stream, config, options)?;
+    let plan = plan(stream, config, options, env)?;
     // Placeholders: the payload's keys are what matters to the kubelet, never its password.
     let credentials: HashMap<usize, Credentials> = plan
         .secrets
@@ -161,12 +165,13 @@ pub fn explain(
             (i, placeholder)
         })
         .collect();
-    let output = crate::output::render(stream, &plan, config, &credentials);
+    let added = added_documents(&plan, config, SourceNaming::of(stream), Some(&credentials));
+    let output = assemble(stream, &added, &plan.edits);
     let after = Stream::parse(output.as_bytes()).map_err(Error::Input)?;
     let cluster = Cluster::from_rules(config);
-    let planned = kubelet::simulate(&after, config, options, &cluster)?;
+    let planned = kubelet::simulate(&after, config, options, &cluster, env)?;
     // The input's own view, for locations and what each pod listed before.
-    let before = kubelet::simulate(stream, config, options, &cluster)?;
+    let before = kubelet::simulate(stream, config, options, &cluster, env)?;
     let offset = plan.secrets.len() + plan.service_accounts.len();
     let mut pods = Vec::new();
     for pod in &planned.pods {
