@@ -31,12 +31,16 @@ fn helm(major: Major) -> Helm {
     }
 }
 
-fn ingress_chart() -> PathBuf {
-    corpus().join("charts/ingress-nginx")
+/// The corpus's real ingress-nginx chart: these tests are in the corpus tier (they return early,
+/// announced, without the corpus; required under CI=true).
+fn ingress_chart() -> Option<PathBuf> {
+    Some(corpus()?.join("charts/ingress-nginx"))
 }
 
 fn ingress_values() -> PathBuf {
-    corpus().join("values/ingress-nginx-daemonset.yaml")
+    corpus()
+        .expect("checked by ingress_chart")
+        .join("values/ingress-nginx-daemonset.yaml")
 }
 
 /// `helm-regcred values CHART -r RULES -f ...` run from the repo root.
@@ -329,11 +333,11 @@ fn umbrella_override_matches_post_renderer_helm4() {
 }
 
 fn check_ingress_nginx(major: Major) {
+    let Some(chart) = ingress_chart() else { return };
     let dir = tempfile::tempdir().unwrap();
     let rules = ingress_rules(dir.path());
     let user = ingress_values();
-    let (values_text, _) =
-        check_same_pod_specs(major, &ingress_chart(), &rules, &[&user], &["k8s-pull"]);
+    let (values_text, _) = check_same_pod_specs(major, &chart, &rules, &[&user], &["k8s-pull"]);
     let specs = pod_specs(&values_text);
     // The DaemonSet of the daemonset values, the default backend, and the two admission
     // webhook hook Jobs.
@@ -356,9 +360,10 @@ fn ingress_nginx_override_matches_post_renderer_helm4() {
 
 #[test]
 fn the_override_for_ingress_nginx_is_one_key() {
+    let Some(chart) = ingress_chart() else { return };
     let dir = tempfile::tempdir().unwrap();
     let rules = ingress_rules(dir.path());
-    let out = values(&ingress_chart(), &rules, &[&ingress_values()], &[]);
+    let out = values(&chart, &rules, &[&ingress_values()], &[]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
@@ -562,7 +567,7 @@ fn not_a_chart_and_bad_rules_are_reported() {
 fn templated_secret_names_are_rendered_or_refused() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("regcred.yaml");
-    let chart = ingress_chart();
+    let Some(chart) = ingress_chart() else { return };
     // `vars` are known when the override is written: the name is rendered.
     std::fs::write(
         &rules,
