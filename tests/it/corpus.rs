@@ -421,8 +421,8 @@ fn fixtures_cover_what_the_corpus_covers() {
         assert!(text.contains("  settings.yaml: |-\n"), "{name}");
         assert!(text.contains("  settings.json: \"{\\\"logLevel"), "{name}");
         assert!(
-            text.contains("values do.\n\n      A second paragraph"),
-            "{name}"
+            text.contains("values do.\n\n          A second paragraph"),
+            "{name}: a multi-line quoted scalar"
         );
         let hooks: Vec<&str> = docs
             .iter()
@@ -451,7 +451,7 @@ fn fixtures_cover_what_the_corpus_covers() {
         }
     }
     // Helm 4 re-serializes: a double-quoted scalar continued over lines comes out on one.
-    let note = "    note: \"first line\\n\\\n";
+    let note = "        note: \"first line\\n\\\n";
     assert!(find("helm3/workloads").text.contains(note));
     assert!(!find("helm4/workloads").text.contains(note));
 }
