@@ -168,7 +168,7 @@ fn check_rules_that_select_everything(inputs: &[Input]) {
         let input_text = &input.text;
         let out = render(input_text.as_bytes(), EVERYTHING);
 
-        let before = documents(&input_text);
+        let before = documents(input_text);
         let after = documents(&out);
         let pods: Vec<&Value> = before
             .iter()
