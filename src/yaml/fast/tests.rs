@@ -376,7 +376,8 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 
 #[test]
 fn mutated_fixture_documents_never_read_differently() {
-    mutated_documents_never_read_differently(fixture_documents(), 30);
+    // 20 from the fixture files alone, about 60 with the rendered charts.
+    mutated_documents_never_read_differently(fixture_documents(), 20);
 }
 
 #[test]
