@@ -197,7 +197,7 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Every document of `text`, named after where it came from.
 fn documents_of(name: &str, text: &str, docs: &mut Vec<(String, String)>) {
-    let stream = crate::stream::Stream::parse(text.as_bytes()).unwrap();
+    let stream = crate::input::stream::Stream::parse(text.as_bytes()).unwrap();
     for doc in &stream.docs {
         docs.push((
             format!("{name} document {}", doc.index),
@@ -267,7 +267,7 @@ fn every_document_reads_the_same_both_ways(tier: &str, docs: Vec<(String, String
         fast_count += took as usize;
         // The chart's templates are Go templates, not YAML.
         let template = name.contains("/templates/");
-        let kind = crate::stream::top_level_kind(&text);
+        let kind = crate::input::stream::top_level_kind(&text);
         if !template && kind.is_some_and(crate::kinds::may_hold_pod_spec) {
             workloads += 1;
             fast_workloads += took as usize;
