@@ -9,9 +9,6 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod commands;
-mod completion;
-mod install_binary;
-mod manual;
 
 #[derive(Parser)]
 #[command(
@@ -109,16 +106,24 @@ enum Command {
   helm regcred diff app ./chart -r regcred.yaml -f values-prod.yaml"
     )]
     Diff(commands::helm::Args),
-    /// List pod specs that pull from a registry in the rules without its pull secret; exit 1
-    /// if any. On files/stdin, or `check RELEASE CHART [helm flags]` for a chart.
+    /// Simulate the kubelet: every private pull without a credential is a finding (exit 1;
+    /// 2 for usage or input errors). On files/stdin, or `check RELEASE CHART [helm flags]`.
     #[command(
-        override_usage = "helm-regcred check RELEASE CHART [helm flags] [-r FILE]\n       \
-                          helm-regcred check [-r FILE] [-n NAMESPACE] [--release NAME] [FILE|-]...",
+        override_usage = "helm-regcred check RELEASE CHART [helm flags] [-r FILE] [-o text|json|github] [--strict]\n       \
+                          helm-regcred check [-r FILE] [-n NAMESPACE] [--release NAME] [-o text|json|github] [FILE|-]...",
         after_help = "Examples:
   helm regcred check app ./chart -r regcred.yaml -f pull-secrets.yaml
-  helm template app ./chart | helm-regcred check -r regcred.yaml -"
+  helm template app ./chart | helm-regcred check -r regcred.yaml -o github -"
     )]
     Check(commands::check::Args),
+    /// Per pod: each rule matched or the first field that missed, the secrets kept, added or
+    /// inherited, and for each image the registry that serves it and the Secret the kubelet sends.
+    ///
+    /// `helm-regcred explain manifests.yaml -r regcred.yaml --kind Deployment --name 'api-*'`
+    #[command(after_help = "Examples:
+  helm-regcred explain manifests.yaml -r regcred.yaml --kind Deployment --name 'api-*'
+  helm template app ./chart | helm-regcred explain -r regcred.yaml -o json")]
+    Explain(commands::explain::Args),
     /// Print a pull Secret, as `kubectl create secret docker-registry` would (password on stdin).
     ///
     /// `printf %s "$TOKEN" | helm-regcred create-secret NAME --server S --username U --password-stdin`;
@@ -144,23 +149,23 @@ enum Command {
   helm-regcred completion zsh > \"${fpath[1]}/_helm-regcred\"
   helm-regcred completion fish > ~/.config/fish/completions/helm-regcred.fish
   helm-regcred completion powershell >> $PROFILE")]
-    Completion(completion::Args),
+    Completion(commands::completion::Args),
     /// Copy this binary into a directory (and the Kustomize plugin beside it): for the
     /// container image, which has no shell to copy with.
     #[command(after_help = "Examples:
   helm-regcred install-binary /helm-regcred --kustomize-plugin-home /helm-regcred/kustomize-plugins
   (the Argo CD sidecar's init container: examples/argocd/repo-server-patch.yaml)")]
-    InstallBinary(install_binary::Args),
+    InstallBinary(commands::install_binary::Args),
     /// Write the man pages (helm-regcred.1, helm-regcred-<command>.1) into a directory.
     #[command(
         hide = true,
         after_help = "Examples:
   helm-regcred man --out-dir target/man"
     )]
-    Man(manual::Args),
+    Man(commands::manual::Args),
     /// Candidates for `helm regcred <TAB>` (Helm's plugin.complete protocol; run by Helm).
     #[command(name = "__complete-helm", hide = true)]
-    CompleteHelm(completion::HelmArgs),
+    CompleteHelm(commands::completion::HelmArgs),
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu", not(test))))]
@@ -225,9 +230,14 @@ fn reopen_closed_standard_fds() {
     }
 }
 
+/// The CLI as `helm regcred` shows it (usage in Helm's terms, machine-facing commands hidden).
+fn cli_in_helm_terms() -> clap::Command {
+    commands::manual::in_helm_terms(Cli::command())
+}
+
 fn run() -> ExitCode {
     // Usage errors are recorded like any other: Helm 4 would hide them too.
-    let cli = manual::for_front_end(Cli::command())
+    let cli = commands::manual::for_front_end(Cli::command())
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m))
         .unwrap_or_else(|e| commands::usage_error(e));
@@ -241,14 +251,15 @@ fn run() -> ExitCode {
         Command::Upgrade(args) => commands::helm::run(commands::helm::Action::Upgrade, &args),
         Command::Template(args) => commands::helm::run(commands::helm::Action::Template, &args),
         Command::Diff(args) => commands::helm::run(commands::helm::Action::Diff, &args),
-        Command::Check(args) => commands::check::run(&args),
+        Command::Check(args) => Ok(commands::check::run(&args)),
+        Command::Explain(args) => commands::explain::run(&args),
         Command::LastError => commands::last_error::run(),
         Command::CreateSecret(args) => commands::create_secret::run(&args),
         Command::Schema => commands::schema::run(),
-        Command::Completion(args) => completion::run(&args, Cli::command()),
-        Command::Man(args) => manual::run(&args, Cli::command()),
-        Command::InstallBinary(args) => install_binary::run(&args),
-        Command::CompleteHelm(args) => completion::run_helm(&args, Cli::command()),
+        Command::Completion(args) => commands::completion::run(&args, Cli::command()),
+        Command::Man(args) => commands::manual::run(&args, Cli::command()),
+        Command::InstallBinary(args) => commands::install_binary::run(&args),
+        Command::CompleteHelm(args) => commands::completion::run_helm(&args, cli_in_helm_terms()),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@ mod completion;
 mod corpus;
 mod create_secret;
 mod credentials;
+mod explain;
 mod helm;
 mod helm4;
 mod image;

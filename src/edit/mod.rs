@@ -1,0 +1,764 @@
+//! Minimal text edits: add entries to a list in a YAML mapping without re-serializing anything.
+//!
+//! Each function looks at the span tree of a document and returns [`Edit`]s against the stream's
+//! text. The edits follow the style already there: block lists get block items at the column of
+//! the existing dashes, flow lists get `, {name: x}` before their `]`, and a new key gets the
+//! indentation of its sibling keys and the list style the document uses for `containers`.
+
+pub mod document;
+pub mod embedded;
+pub mod fieldpath;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+use crate::edit::fieldpath::Step;
+use crate::yaml::{Node, Value, yaml_scalar};
+
+/// Replace `range` of the stream's text with `text` (an empty range inserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+/// How one list item is written (`target.itemShape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+pub enum ItemShape {
+    /// `{name: x}`, a LocalObjectReference: what pod specs and most CRDs take.
+    #[default]
+    #[serde(rename = "nameRef")]
+    NameRef,
+    /// A plain string `x`, for the configs that list bare secret names.
+    #[serde(rename = "string")]
+    Plain,
+}
+
+/// Why a list could not be extended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditProblem {
+    /// The key exists but holds something other than a list or null.
+    NotAList { found: &'static str, line: usize },
+    /// The key or its parent is an alias: editing would change the anchored node elsewhere.
+    Alias { line: usize },
+    /// The parent is not a mapping.
+    ParentNotAMapping { found: &'static str, line: usize },
+    /// The key holds a list or mapping where a single value belongs.
+    NotAScalar { found: &'static str, line: usize },
+    /// A path step indexes a list item that does not exist (items are never invented).
+    MissingListItem { line: usize },
+}
+
+/// The names already in the list at `parent[key]` (empty when the key is missing or null).
+pub fn existing_names(parent: &Node, key: &str) -> Result<Vec<String>, EditProblem> {
+    let Some(list) = parent.get(key) else {
+        return Ok(Vec::new());
+    };
+    match &list.value {
+        _ if list.is_null() => Ok(Vec::new()),
+        Value::Seq { items, .. } => Ok(items
+            .iter()
+            .filter_map(item_name)
+            .map(str::to_string)
+            .collect()),
+        Value::Alias => Err(EditProblem::Alias { line: list.line }),
+        _ => Err(EditProblem::NotAList {
+            found: list.type_name(),
+            line: list.line,
+        }),
+    }
+}
+
+/// A list item's secret name: `{name: x}` or a bare `x`.
+fn item_name(item: &Node) -> Option<&str> {
+    match &item.value {
+        Value::Map { .. } => item.get("name")?.as_str(),
+        Value::Scalar(_) if !item.is_null() => item.as_str(),
+        _ => None,
+    }
+}
+
+/// The language of an embedded config (`target.format`): `yaml` (the default) or `json`.
+// The crate's one YAML-or-JSON type: manifests are YAML; in JSON keys and strings need double
+// quotes and everything is flow style; `create-secret -o` writes either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Syntax {
+    #[default]
+    Yaml,
+    Json,
+}
+
+impl Syntax {
+    /// As the rules file and `-o` write it: `yaml`, `json`.
+    pub fn from_name(name: &str) -> Option<Syntax> {
+        crate::rules::from_name(name)
+    }
+
+    /// For messages: `YAML`, `JSON`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Syntax::Yaml => "YAML",
+            Syntax::Json => "JSON",
+        }
+    }
+}
+
+/// What to put at the end of a path.
+#[derive(Debug, Clone, Copy)]
+pub enum Leaf<'a> {
+    /// Append these names to the list (which must not already hold them).
+    List {
+        names: &'a [&'a str],
+        shape: ItemShape,
+    },
+    /// Set a string value.
+    Scalar(&'a str),
+}
+
+/// Edits that append `names` to the list at `parent[key]`, creating the key when missing.
+/// `names` must already exclude what the list holds (see [`existing_names`]).
+pub fn append_to_list(
+    text: &str,
+    newline: &str,
+    parent: &Node,
+    key: &str,
+    names: &[&str],
+    shape: ItemShape,
+) -> Result<Vec<Edit>, EditProblem> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    edit_at(
+        text,
+        newline,
+        parent,
+        &[],
+        key,
+        Leaf::List { names, shape },
+        Syntax::Yaml,
+    )
+}
+
+/// Edits that put `leaf` at `root.parents….key`, creating missing mappings on the way.
+///
+/// Missing parents are created in the document's style (block lines at the right indentation,
+/// or flow/JSON text); a list index in `parents` must exist (list items are never invented).
+pub fn edit_at(
+    text: &str,
+    newline: &str,
+    root: &Node,
+    parents: &[Step],
+    key: &str,
+    leaf: Leaf,
+    syntax: Syntax,
+) -> Result<Vec<Edit>, EditProblem> {
+    let mut node = root;
+    for (i, step) in parents.iter().enumerate() {
+        let next = match step {
+            Step::Index(n) => match &node.value {
+                Value::Seq { items, .. } => items.get(*n),
+                _ => None,
+            },
+            Step::Key(k) => {
+                let Some((key_node, child)) = node.entry(k) else {
+                    let missing: Vec<&str> = parents[i..]
+                        .iter()
+                        .map(|s| match s {
+                            Step::Key(k) => Some(k.as_str()),
+                            Step::Index(_) => None,
+                        })
+                        .collect::<Option<_>>()
+                        .ok_or(EditProblem::MissingListItem { line: node.line })?;
+                    return add_keys(text, newline, node, &missing, key, leaf, syntax)
+                        .map(|e| vec![e]);
+                };
+                if child.is_null() {
+                    let missing: Vec<&str> = parents[i + 1..]
+                        .iter()
+                        .filter_map(|s| match s {
+                            Step::Key(k) => Some(k.as_str()),
+                            Step::Index(_) => None,
+                        })
+                        .collect();
+                    if missing.len() != parents.len() - i - 1 {
+                        return Err(EditProblem::MissingListItem { line: child.line });
+                    }
+                    let value = nested_flow(&missing, key, leaf, syntax);
+                    return Ok(vec![replace_null(text, key_node, child, value)]);
+                }
+                Some(child)
+            }
+        };
+        node = match next {
+            Some(n) if n.as_map().is_some() => n,
+            Some(n) if matches!(n.value, Value::Alias) => {
+                return Err(EditProblem::Alias { line: n.line });
+            }
+            Some(n) => {
+                return Err(EditProblem::ParentNotAMapping {
+                    found: n.type_name(),
+                    line: n.line,
+                });
+            }
+            None => return Err(EditProblem::MissingListItem { line: node.line }),
+        };
+    }
+    match &node.value {
+        Value::Map { .. } => {}
+        Value::Alias => return Err(EditProblem::Alias { line: node.line }),
+        _ => {
+            return Err(EditProblem::ParentNotAMapping {
+                found: node.type_name(),
+                line: node.line,
+            });
+        }
+    }
+    let Some((key_node, value)) = node.entry(key) else {
+        return add_keys(text, newline, node, &[], key, leaf, syntax).map(|e| vec![e]);
+    };
+    let edit = match leaf {
+        Leaf::Scalar(want) => {
+            if value.as_str() == Some(want) && !value.is_null() {
+                return Ok(Vec::new());
+            }
+            match &value.value {
+                Value::Scalar(_) if value.is_null() => {
+                    replace_null(text, key_node, value, scalar_text(want, syntax))
+                }
+                Value::Scalar(_) => Edit {
+                    range: value.start..value.end,
+                    text: scalar_text(want, syntax),
+                },
+                Value::Alias => return Err(EditProblem::Alias { line: value.line }),
+                _ => {
+                    return Err(EditProblem::NotAScalar {
+                        found: value.type_name(),
+                        line: value.line,
+                    });
+                }
+            }
+        }
+        Leaf::List { names, shape } => {
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            match &value.value {
+                Value::Seq { items, flow: true } => {
+                    let (at, sep) = match items.last() {
+                        Some(last) => (last.end, ", "),
+                        None => (value.start + 1, ""),
+                    };
+                    insert(at, format!("{sep}{}", flow_items(names, shape, syntax)))
+                }
+                Value::Seq { flow: false, .. } => {
+                    // A block list starts at its first dash: new items go under it, same column.
+                    let at = line_end(text, value.end);
+                    let indent = " ".repeat(value.col);
+                    at_line_end(
+                        text,
+                        at,
+                        newline,
+                        block_items(&indent, newline, names, shape),
+                    )
+                }
+                Value::Scalar(_) if value.is_null() => {
+                    let list = format!("[{}]", flow_items(names, shape, syntax));
+                    replace_null(text, key_node, value, list)
+                }
+                Value::Alias => return Err(EditProblem::Alias { line: value.line }),
+                _ => {
+                    return Err(EditProblem::NotAList {
+                        found: value.type_name(),
+                        line: value.line,
+                    });
+                }
+            }
+        }
+    };
+    Ok(vec![edit])
+}
+
+/// Put `value` where a null value is: replace `null`/`~`, or write it after the colon of a
+/// `key:` that has nothing after it (the empty scalar has no text of its own).
+pub(crate) fn replace_null(text: &str, key_node: &Node, value: &Node, new: String) -> Edit {
+    if value.start < value.end {
+        return Edit {
+            range: value.start..value.end,
+            text: new,
+        };
+    }
+    let colon = text[key_node.end..]
+        .find(':')
+        .map_or(key_node.end, |i| key_node.end + i + 1);
+    insert(colon, format!(" {new}"))
+}
+
+/// Add `missing….key: leaf` to the mapping `parent`, which has none of `missing[0]`.
+fn add_keys(
+    text: &str,
+    newline: &str,
+    parent: &Node,
+    missing: &[&str],
+    key: &str,
+    leaf: Leaf,
+    syntax: Syntax,
+) -> Result<Edit, EditProblem> {
+    let entries = parent.as_map().unwrap_or_default();
+    let (first, rest) = match missing.split_first() {
+        Some((first, rest)) => (*first, rest),
+        None => (key, &[][..]),
+    };
+    let inner_key = if missing.is_empty() { None } else { Some(key) };
+    if parent.is_flow() || syntax == Syntax::Json {
+        let value = match inner_key {
+            Some(key) => nested_flow(rest, key, leaf, syntax),
+            None => leaf_flow(leaf, syntax),
+        };
+        let entry = format!("{}: {value}", key_text(first, syntax));
+        return Ok(match entries.last() {
+            Some((_, last)) => insert(last.end, format!(", {entry}")),
+            None => insert(parent.start + 1, entry),
+        });
+    }
+    // A block mapping always has at least one entry (an empty one is written `{}`, flow).
+    let (first_key, _) = &entries[0];
+    let (_, last_value) = &entries[entries.len() - 1];
+    let dash_offset = sequence_offset(parent);
+    let mut keys: Vec<&str> = missing.to_vec();
+    keys.push(key);
+    let mut body = String::new();
+    let mut col = first_key.col;
+    for (depth, k) in keys.iter().enumerate() {
+        let indent = " ".repeat(col);
+        let last = depth == keys.len() - 1;
+        match (last, leaf) {
+            (true, Leaf::Scalar(v)) => {
+                body.push_str(&format!(
+                    "{indent}{}: {}{newline}",
+                    key_text(k, syntax),
+                    scalar_text(v, syntax)
+                ));
+            }
+            (true, Leaf::List { names, shape }) => {
+                body.push_str(&format!("{indent}{}:{newline}", key_text(k, syntax)));
+                let dash_indent = " ".repeat(col + dash_offset);
+                body.push_str(&block_items(&dash_indent, newline, names, shape));
+            }
+            (false, _) => {
+                body.push_str(&format!("{indent}{}:{newline}", key_text(k, syntax)));
+                col += INDENT;
+            }
+        }
+    }
+    Ok(at_line_end(
+        text,
+        line_end(text, last_value.end),
+        newline,
+        body,
+    ))
+}
+
+/// How far helm-regcred indents mappings it creates: what Helm charts and kubectl use.
+const INDENT: usize = 2;
+
+/// `{a: {b: {key: leaf}}}` for missing keys `a, b` (or just `leaf` when none are missing).
+fn nested_flow(missing: &[&str], key: &str, leaf: Leaf, syntax: Syntax) -> String {
+    let mut value = format!("{{{}: {}}}", key_text(key, syntax), leaf_flow(leaf, syntax));
+    for k in missing.iter().rev() {
+        value = format!("{{{}: {value}}}", key_text(k, syntax));
+    }
+    value
+}
+
+fn leaf_flow(leaf: Leaf, syntax: Syntax) -> String {
+    match leaf {
+        Leaf::Scalar(v) => scalar_text(v, syntax),
+        Leaf::List { names, shape } => format!("[{}]", flow_items(names, shape, syntax)),
+    }
+}
+
+fn key_text(key: &str, syntax: Syntax) -> String {
+    scalar_text(key, syntax)
+}
+
+/// A string as a scalar of the given syntax that reads back as that same string.
+fn scalar_text(value: &str, syntax: Syntax) -> String {
+    match syntax {
+        Syntax::Yaml => yaml_scalar(value),
+        Syntax::Json => serde_json::to_string(value).expect("a str always serializes"),
+    }
+}
+
+/// How far this document indents block sequences under their key (0 for `key:\n- a`,
+/// 2 for `key:\n  - a`), read off the mapping's own lists (a pod spec's `containers`) so added
+/// text looks native.
+fn sequence_offset(mapping: &Node) -> usize {
+    mapping
+        .as_map()
+        .into_iter()
+        .flatten()
+        .find_map(|(k, v)| match &v.value {
+            Value::Seq { flow: false, items } if !items.is_empty() => {
+                Some(v.col.saturating_sub(k.col))
+            }
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+fn block_items(indent: &str, newline: &str, names: &[&str], shape: ItemShape) -> String {
+    names
+        .iter()
+        .map(|name| match shape {
+            ItemShape::NameRef => format!("{indent}- name: {}{newline}", yaml_scalar(name)),
+            ItemShape::Plain => format!("{indent}- {}{newline}", yaml_scalar(name)),
+        })
+        .collect()
+}
+
+fn flow_items(names: &[&str], shape: ItemShape, syntax: Syntax) -> String {
+    names
+        .iter()
+        .map(|name| match shape {
+            ItemShape::NameRef => format!(
+                "{{{}: {}}}",
+                key_text("name", syntax),
+                scalar_text(name, syntax)
+            ),
+            ItemShape::Plain => scalar_text(name, syntax),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn insert(at: usize, text: String) -> Edit {
+    Edit {
+        range: at..at,
+        text,
+    }
+}
+
+/// The offset just past the line holding `pos` (or `pos` itself when it already starts a line).
+pub fn line_end(text: &str, pos: usize) -> usize {
+    if pos == 0 || text.as_bytes()[pos - 1] == b'\n' {
+        return pos;
+    }
+    text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1)
+}
+
+/// Insert whole lines at a line end; at the end of a text that has no final newline, start with
+/// one and drop the last, so the absence of a trailing newline is kept.
+pub(crate) fn at_line_end(text: &str, at: usize, newline: &str, body: String) -> Edit {
+    if at == text.len() && !text.is_empty() && !text.ends_with('\n') {
+        let body = body.strip_suffix(newline).unwrap_or(&body);
+        insert(at, format!("{newline}{body}"))
+    } else {
+        insert(at, body)
+    }
+}
+
+/// Apply edits (sorted, non-overlapping) to `text`.
+pub fn apply(text: &str, edits: &[Edit]) -> String {
+    let extra: usize = edits.iter().map(|e| e.text.len()).sum();
+    let mut out = String::with_capacity(text.len() + extra);
+    let mut pos = 0;
+    for edit in edits {
+        debug_assert!(edit.range.start >= pos, "edits overlap or are unsorted");
+        out.push_str(&text[pos..edit.range.start]);
+        out.push_str(&edit.text);
+        pos = edit.range.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Origin, Parsed, parse_document};
+
+    fn root(text: &str) -> Node {
+        match parse_document(text, Origin { offset: 0, line: 1 }, &|_| true).unwrap() {
+            Parsed::Node(n) => n,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Add names to `spec.imagePullSecrets` and return the new text.
+    fn add(text: &str, names: &[&str]) -> String {
+        let doc = root(text);
+        let spec = doc.get("spec").unwrap();
+        let have = existing_names(spec, "imagePullSecrets").unwrap();
+        let new: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !have.iter().any(|h| h == n))
+            .collect();
+        let edits = append_to_list(
+            text,
+            "\n",
+            spec,
+            "imagePullSecrets",
+            &new,
+            ItemShape::NameRef,
+        )
+        .unwrap();
+        let out = apply(text, &edits);
+        // Every result must parse and hold exactly the old names then the new ones.
+        let again = root(&out);
+        let got = existing_names(again.get("spec").unwrap(), "imagePullSecrets").unwrap();
+        let mut want = have.clone();
+        want.extend(new.iter().map(|s| s.to_string()));
+        assert_eq!(got, want, "{out}");
+        out
+    }
+
+    #[test]
+    fn new_key_in_block_mapping_follows_containers_style() {
+        let text = "spec:\n  containers:\n  - name: a\n    image: x\n# tail\nkind: Pod\n";
+        assert_eq!(
+            add(text, &["reg"]),
+            "spec:\n  containers:\n  - name: a\n    image: x\n  imagePullSecrets:\n  - name: reg\n# tail\nkind: Pod\n"
+        );
+        let text = "spec:\n  containers:\n    - name: a\n      image: x\n";
+        assert_eq!(
+            add(text, &["reg", "two"]),
+            "spec:\n  containers:\n    - name: a\n      image: x\n  imagePullSecrets:\n    - name: reg\n    - name: two\n"
+        );
+    }
+
+    #[test]
+    fn appends_to_block_list_without_duplicates() {
+        let text = "spec:\n  imagePullSecrets:\n    - name: old # keep me\n  containers: []\n";
+        assert_eq!(
+            add(text, &["old", "new"]),
+            "spec:\n  imagePullSecrets:\n    - name: old # keep me\n    - name: new\n  containers: []\n"
+        );
+    }
+
+    #[test]
+    fn flow_lists_and_mappings() {
+        assert_eq!(
+            add("spec: {containers: [{image: x}]}\n", &["r"]),
+            "spec: {containers: [{image: x}], imagePullSecrets: [{name: r}]}\n"
+        );
+        assert_eq!(
+            add("spec: {}\n", &["r"]),
+            "spec: {imagePullSecrets: [{name: r}]}\n"
+        );
+        assert_eq!(
+            add("spec:\n  imagePullSecrets: []\n", &["r"]),
+            "spec:\n  imagePullSecrets: [{name: r}]\n"
+        );
+        assert_eq!(
+            add("spec:\n  imagePullSecrets: [{name: a},]\n", &["r"]),
+            "spec:\n  imagePullSecrets: [{name: a}, {name: r},]\n"
+        );
+    }
+
+    #[test]
+    fn null_values() {
+        assert_eq!(
+            add("spec:\n  imagePullSecrets:\n  x: 1\n", &["r"]),
+            "spec:\n  imagePullSecrets: [{name: r}]\n  x: 1\n"
+        );
+        assert_eq!(
+            add("spec:\n  imagePullSecrets: null\n", &["r"]),
+            "spec:\n  imagePullSecrets: [{name: r}]\n"
+        );
+        assert_eq!(
+            add("spec:\n  imagePullSecrets: ~ # none\n", &["r"]),
+            "spec:\n  imagePullSecrets: [{name: r}] # none\n"
+        );
+    }
+
+    #[test]
+    fn no_trailing_newline_is_kept() {
+        assert_eq!(
+            add("spec:\n  a: 1", &["r"]),
+            "spec:\n  a: 1\n  imagePullSecrets:\n  - name: r"
+        );
+    }
+
+    #[test]
+    fn after_block_scalar() {
+        assert_eq!(
+            add("spec:\n  a: |\n    text\n\nnext: 1\n", &["r"]),
+            "spec:\n  a: |\n    text\n\n  imagePullSecrets:\n  - name: r\nnext: 1\n"
+        );
+    }
+
+    #[test]
+    fn crlf() {
+        let text = "spec:\r\n  a: 1\r\n";
+        let doc = root(text);
+        let edits = append_to_list(
+            text,
+            "\r\n",
+            doc.get("spec").unwrap(),
+            "imagePullSecrets",
+            &["r"],
+            ItemShape::NameRef,
+        )
+        .unwrap();
+        assert_eq!(
+            apply(text, &edits),
+            "spec:\r\n  a: 1\r\n  imagePullSecrets:\r\n  - name: r\r\n"
+        );
+    }
+
+    #[test]
+    fn not_a_list() {
+        let doc = root("spec:\n  imagePullSecrets: my-secret\n");
+        let err = existing_names(doc.get("spec").unwrap(), "imagePullSecrets").unwrap_err();
+        assert_eq!(
+            err,
+            EditProblem::NotAList {
+                found: "a scalar",
+                line: 2
+            }
+        );
+    }
+
+    #[test]
+    fn plain_items() {
+        let text = "cfg:\n  secrets:\n  - a\n";
+        let doc = root(text);
+        let cfg = doc.get("cfg").unwrap();
+        assert_eq!(existing_names(cfg, "secrets").unwrap(), ["a"]);
+        let edits = append_to_list(text, "\n", cfg, "secrets", &["b"], ItemShape::Plain).unwrap();
+        assert_eq!(apply(text, &edits), "cfg:\n  secrets:\n  - a\n  - b\n");
+    }
+
+    #[test]
+    fn scalars_that_need_quotes() {
+        assert_eq!(yaml_scalar("regcred"), "regcred");
+        assert_eq!(yaml_scalar("my.reg-cred1"), "my.reg-cred1");
+        assert_eq!(yaml_scalar("imagePullSecrets"), "imagePullSecrets");
+        assert_eq!(yaml_scalar("true"), "'true'");
+        assert_eq!(yaml_scalar("0123"), "'0123'");
+        assert_eq!(yaml_scalar("1e3"), "'1e3'");
+        assert_eq!(yaml_scalar("a: b"), "'a: b'");
+    }
+
+    fn at(text: &str, path: &str, leaf: Leaf, syntax: Syntax) -> String {
+        let doc = root(text);
+        let path = crate::edit::fieldpath::FieldPath::parse(path).unwrap();
+        let (parents, key) = path.parent_and_key().unwrap();
+        let edits = edit_at(text, "\n", &doc, parents, key, leaf, syntax).unwrap();
+        let out = apply(text, &edits);
+        root(&out); // still parses
+        out
+    }
+
+    const LIST: Leaf = Leaf::List {
+        names: &["reg"],
+        shape: ItemShape::NameRef,
+    };
+
+    #[test]
+    fn missing_parents_are_created() {
+        let text = "CONNECTORS:\n  KubernetesConnector:\n    headless: true\nNAME: root";
+        assert_eq!(
+            at(
+                text,
+                "$.CONNECTORS.KubernetesConnector.imagePullSecrets",
+                LIST,
+                Syntax::Yaml
+            ),
+            "CONNECTORS:\n  KubernetesConnector:\n    headless: true\n    imagePullSecrets:\n    - name: reg\nNAME: root"
+        );
+        assert_eq!(
+            at("a: 1\n", "$.b.c.list", LIST, Syntax::Yaml),
+            "a: 1\nb:\n  c:\n    list:\n    - name: reg\n"
+        );
+        assert_eq!(
+            at("a: {x: 1}\n", "$.a.b.list", LIST, Syntax::Yaml),
+            "a: {x: 1, b: {list: [{name: reg}]}}\n"
+        );
+        assert_eq!(
+            at("a:\nz: 1\n", "$.a.b.list", LIST, Syntax::Yaml),
+            "a: {b: {list: [{name: reg}]}}\nz: 1\n"
+        );
+    }
+
+    #[test]
+    fn json_syntax() {
+        let text = "{\"connector\": {\"port\": 1}}";
+        assert_eq!(
+            at(text, "$.connector.imagePullSecrets", LIST, Syntax::Json),
+            "{\"connector\": {\"port\": 1, \"imagePullSecrets\": [{\"name\": \"reg\"}]}}"
+        );
+        assert_eq!(
+            at(
+                "{\"a\": 1}",
+                "$.b.pull",
+                Leaf::List {
+                    names: &["x"],
+                    shape: ItemShape::Plain
+                },
+                Syntax::Json
+            ),
+            "{\"a\": 1, \"b\": {\"pull\": [\"x\"]}}"
+        );
+        assert_eq!(
+            at(
+                "{\"pull\": [\"a\"]}",
+                "$.pull",
+                Leaf::List {
+                    names: &["x"],
+                    shape: ItemShape::Plain
+                },
+                Syntax::Json
+            ),
+            "{\"pull\": [\"a\", \"x\"]}"
+        );
+    }
+
+    #[test]
+    fn scalars_are_set_or_replaced() {
+        let text = "containers:\n- name: c\n  image: x\n";
+        let doc = root(text);
+        let c = &doc.get("containers").unwrap().as_seq().unwrap()[0];
+        let edits = edit_at(
+            text,
+            "\n",
+            c,
+            &[],
+            "imagePullPolicy",
+            Leaf::Scalar("Always"),
+            Syntax::Yaml,
+        )
+        .unwrap();
+        assert_eq!(
+            apply(text, &edits),
+            "containers:\n- name: c\n  image: x\n  imagePullPolicy: Always\n"
+        );
+        let text = "c:\n  imagePullPolicy: IfNotPresent\n";
+        let doc = root(text);
+        let edits = edit_at(
+            text,
+            "\n",
+            &doc,
+            &[Step::Key("c".into())],
+            "imagePullPolicy",
+            Leaf::Scalar("Always"),
+            Syntax::Yaml,
+        )
+        .unwrap();
+        assert_eq!(apply(text, &edits), "c:\n  imagePullPolicy: Always\n");
+        let edits = edit_at(
+            text,
+            "\n",
+            &doc,
+            &[Step::Key("c".into())],
+            "imagePullPolicy",
+            Leaf::Scalar("IfNotPresent"),
+            Syntax::Yaml,
+        )
+        .unwrap();
+        assert!(edits.is_empty());
+    }
+}
