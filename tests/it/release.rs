@@ -387,7 +387,7 @@ fn release_archive_holds_binary_plugins_completions_manuals_and_sums() {
 
 /// `helm plugin install <git URL>`: the hook downloads the archive for this OS/CPU from the
 /// release (here a loopback server) and checks it against SHA256SUMS.
-fn install_from_git_downloads_the_release(helm: Helm, args: &[&str]) {
+fn install_from_git_downloads_the_release(helm: Helm, args: &[&str]) -> Helm {
     let release = release();
     let server = serve(&release.dir);
     let out = plugin_install(
@@ -413,6 +413,7 @@ fn install_from_git_downloads_the_release(helm: Helm, args: &[&str]) {
     );
     assert_eq!(names(&helm), ["regcred"]);
     assert_helm_regcred_works(&helm);
+    helm
 }
 
 #[test]
@@ -423,7 +424,14 @@ fn helm3_plugin_install_from_git_downloads_the_release() {
 #[test]
 fn helm4_plugin_install_from_git_downloads_the_release() {
     // Helm 4 cannot verify a git source and says to pass --verify=false.
-    install_from_git_downloads_the_release(Helm::v4(), &["--verify=false"]);
+    let helm = install_from_git_downloads_the_release(Helm::v4(), &["--verify=false"]);
+    // The post-renderer plugin, from the directory Helm cloned into (docs/install.md), runs
+    // the binary the hook downloaded.
+    let plugins = helm.home.path().join("data/plugins");
+    let nested = plugins.join("helm-regcred.git/plugins/regcred-postrender");
+    let out = plugin_install(&helm, &nested, &[], &[]);
+    assert!(out.status.success(), "{}", both(&out));
+    assert_post_renderer_plugin_works(&helm);
 }
 
 /// A release whose archive does not match its SHA256SUMS is never used: the hook falls back to
@@ -518,6 +526,18 @@ fn helm4_installs_both_plugins_from_the_extracted_archive() {
     let mut installed = names(&helm);
     installed.sort();
     assert_eq!(installed, ["regcred", "regcred-postrender"]);
+    assert_helm_regcred_works(&helm);
+    assert_post_renderer_plugin_works(&helm);
+
+    // The same by hand, as docs/install.md shows it.
+    let helm = Helm::v4();
+    for dir in [
+        release.extracted.clone(),
+        release.extracted.join("plugins/regcred-postrender"),
+    ] {
+        let out = plugin_install(&helm, &dir, &[], &[]);
+        assert!(out.status.success(), "{}", both(&out));
+    }
     assert_helm_regcred_works(&helm);
     assert_post_renderer_plugin_works(&helm);
 }
