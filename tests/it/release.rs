@@ -783,3 +783,25 @@ fn cargo_package_is_clean_and_installs() {
         format!("helm-regcred {VERSION}")
     );
 }
+
+/// scripts/release refuses to package a binary that is not this version's helm-regcred.
+#[test]
+fn release_refuses_a_binary_of_another_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("helm-regcred");
+    write_executable(&fake, "#!/bin/sh\necho 'helm-regcred 0.0.0-other'\n");
+    let out = Command::new(repo().join("scripts/release"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--bin")
+        .arg(&fake)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        both(&out).contains(&format!("expected 'helm-regcred {VERSION}'")),
+        "{}",
+        both(&out)
+    );
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}
