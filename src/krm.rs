@@ -39,6 +39,7 @@ use crate::error::{Error, InputError, InputProblems, ProblemKind};
 use crate::plan::Plan;
 use crate::rules::{self, Config, RulesError};
 use crate::stream::Stream;
+use crate::trust::{Policy, TrustError};
 use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// The `kind` of the KRM function wire format.
@@ -76,6 +77,9 @@ pub enum KrmError {
     Problems(#[from] InputProblems),
     #[error(transparent)]
     Engine(#[from] Error),
+    /// The rules file a ConfigMap or `--rules` names is outside what the policy allows.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
 }
 
 /// A `results:` entry's severity.
@@ -222,11 +226,15 @@ impl<'a> ResourceList<'a> {
         self.root.get("functionConfig").filter(|n| !n.is_null())
     }
 
-    /// The rules: from `functionConfig`, else from `fallback` (a rules file).
-    pub fn rules(&self, fallback: Option<&Path>) -> Result<Config, KrmError> {
+    /// The rules: from `functionConfig`, else from `fallback` (a rules file). A rules file
+    /// named by path must be where `policy` allows untrusted rules to be.
+    pub fn rules(&self, fallback: Option<&Path>, policy: &Policy) -> Result<Config, KrmError> {
         let Some(config) = self.function_config() else {
             return match fallback {
-                Some(path) => load_rules(path),
+                Some(path) => {
+                    policy.check_rules_path(path)?;
+                    load_rules(path)
+                }
                 None => Err(KrmError::Config {
                     field: "functionConfig".into(),
                     message: format!(
@@ -254,7 +262,7 @@ impl<'a> ResourceList<'a> {
                 &resource_text(self.stream.text, config, &[]),
                 FUNCTION_CONFIG_ORIGIN,
             )?),
-            (_, "ConfigMap") => self.rules_from_config_map(config),
+            (_, "ConfigMap") => self.rules_from_config_map(config, policy),
             (_, kind) => Err(KrmError::Config {
                 field: "functionConfig.kind".into(),
                 message: format!(
@@ -272,7 +280,7 @@ impl<'a> ResourceList<'a> {
         }
     }
 
-    fn rules_from_config_map(&self, config: &Node) -> Result<Config, KrmError> {
+    fn rules_from_config_map(&self, config: &Node, policy: &Policy) -> Result<Config, KrmError> {
         let data = config.get("data").filter(|n| !n.is_null());
         let entries = match data {
             None => &[][..],
@@ -309,6 +317,7 @@ impl<'a> ResourceList<'a> {
             Some(dir) if Path::new(path).is_relative() => Path::new(dir).join(path),
             _ => PathBuf::from(path),
         };
+        policy.check_rules_path_in(&path, package.map(Path::new))?;
         load_rules(&path)
     }
 
@@ -394,6 +403,7 @@ impl<'a> ResourceList<'a> {
             KrmError::Engine(e @ Error::Credentials { .. }) => {
                 vec![on_config(e.to_string(), None)]
             }
+            KrmError::Trust(e) => vec![on_config(e.to_string(), None)],
             KrmError::Problems(InputProblems(problems)) => problems
                 .iter()
                 .map(|p| {
@@ -457,9 +467,9 @@ impl<'a> ResourceList<'a> {
 /// `metadata:` with the `local-config` annotation): what a ConfigMap's `data.rules` or
 /// `--rules` names.
 pub fn load_rules(path: &Path) -> Result<Config, KrmError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+    let text = crate::trust::read_regular(path).map_err(|e| RulesError::Read {
         path: path.to_path_buf(),
-        source,
+        source: e.into(),
     })?;
     rules_from_resource(&text, &path.display().to_string())
 }
@@ -740,7 +750,7 @@ mod tests {
     /// One function run, the way `helm-regcred krm` does it.
     fn run(text: &str) -> String {
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let config = list.rules(None).unwrap();
+        let config = list.rules(None, &Policy::trusted()).unwrap();
         let plan = plan(&list.stream, &config, &Options::default()).unwrap();
         let creds = crate::output::resolve_credentials(&plan, &config, &env).unwrap();
         let secrets = crate::output::added_documents(&plan, &config, Some(&creds));
@@ -880,7 +890,7 @@ mod tests {
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{DEPLOY}{fc}"
         );
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let config = list.rules(None).unwrap();
+        let config = list.rules(None, &Policy::trusted()).unwrap();
         assert_eq!(config.registries[0].secret, "pull");
     }
 
@@ -889,7 +899,7 @@ mod tests {
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{DEPLOY}{fc}"
         );
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let err = list.rules(None).unwrap_err();
+        let err = list.rules(None, &Policy::trusted()).unwrap_err();
         let results = list.error_results(&err);
         (err, results)
     }
@@ -932,7 +942,7 @@ mod tests {
         let bad = "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: ns}\n  spec:\n    imagePullSecrets: oops\n    containers: [{name: c, image: r.example.com/x}]\n";
         let text = input(&format!("{MAP}{bad}"));
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let config = list.rules(None).unwrap();
+        let config = list.rules(None, &Policy::trusted()).unwrap();
         let problems = plan(&list.stream, &config, &Options::default()).unwrap_err();
         let results = list.error_results(&KrmError::Problems(problems));
         assert_eq!(results.len(), 1);

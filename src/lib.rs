@@ -70,6 +70,7 @@ pub mod secret;
 pub mod selector;
 pub mod stream;
 pub mod template;
+pub mod trust;
 pub mod values;
 pub mod yaml;
 

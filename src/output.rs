@@ -9,6 +9,7 @@ use crate::plan::{FILENAME_ANNOTATION, Plan, PlannedServiceAccount};
 use crate::rules::Config;
 use crate::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
 use crate::stream::Stream;
+use crate::trust::Policy;
 use crate::yaml::yaml_scalar;
 
 /// The `# Source:` (Helm 3) and filename annotation (Helm 4) of every added Secret, so
@@ -18,7 +19,8 @@ pub const SECRETS_SOURCE: &str = "helm-regcred/pull-secrets.yaml";
 const REDACTED: &str = "<redacted>";
 
 /// Credentials of the registries the plan's Secrets use, by index into `Config::registries`,
-/// with `env` for environment lookups and stdin unavailable (it carries the manifests).
+/// with `env` for environment lookups and stdin unavailable (it carries the manifests); the
+/// rules trusted (see [`resolve_credentials_as`]).
 ///
 /// Only those registries are read, and all of them before anything is written: an entry whose
 /// credentials cannot be read fails the run while stdout is still empty.
@@ -27,11 +29,22 @@ pub fn resolve_credentials(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<HashMap<usize, Credentials>, Error> {
+    resolve_credentials_as(plan, config, env, &Policy::trusted())
+}
+
+/// [`resolve_credentials`] with what the rules may read limited by `policy`.
+pub fn resolve_credentials_as(
+    plan: &Plan,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+    policy: &Policy,
+) -> Result<HashMap<usize, Credentials>, Error> {
     let stdin = Stdin::unavailable(STDIN_TAKEN);
     let cx = Context {
         env,
         base_dir: config.dir(),
         stdin: &stdin,
+        policy,
     };
     resolve_credentials_with(plan, config, &cx)
 }

@@ -30,6 +30,8 @@ pub struct Options {
     pub namespace: Option<String>,
     /// The release name, for templated names (`{{ release }}-pull`); same reason as above.
     pub release: Option<String>,
+    /// What the rules may read (templates' `env.NAME`); set by whoever runs the tool.
+    pub trust: crate::trust::Policy,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -104,7 +106,8 @@ impl std::fmt::Display for Warning {
 ///
 /// All problems are collected before returning, so one run shows the user everything to fix.
 pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan, InputProblems> {
-    let names = Renderer::with_process_env(&config.vars, options.release.as_deref());
+    let names = Renderer::with_process_env(&config.vars, options.release.as_deref())
+        .with_policy(options.trust.clone());
     let default_rule;
     let rendered: Vec<Rule>;
     let rules: Vec<&Rule> = if config.rules.is_empty() {
@@ -166,7 +169,11 @@ fn render_rule_templates(
     let namespace = options.namespace.as_deref();
     let render = |template: &str| names.render(template, namespace).map_err(|e| e.to_string());
     let invalid = |template: &str, e: crate::selector::PatternError| {
-        format!("label value {template:?} renders to an invalid pattern: {e}")
+        // The rendered pattern is not shown: it may come from the environment.
+        format!(
+            "label value template `{template}` does not render to a valid pattern: {}",
+            e.hint()
+        )
     };
     config
         .rules
@@ -885,15 +892,8 @@ impl Planner<'_, '_> {
                 let namespace = r.namespace.or(self.options.namespace.as_deref());
                 let mut out = Vec::new();
                 for written in list {
-                    match self.names.render(written, namespace) {
-                        Ok(ns) if crate::secret::is_dns1123_label(&ns) => out.push(ns),
-                        Ok(ns) => self.template_problem(
-                            r,
-                            format!(
-                                "secretNamespaces template `{written}` rendered to `{ns}`, which is \
-                                 not a valid namespace name"
-                            ),
-                        ),
+                    match self.names.namespace_name(written, namespace) {
+                        Ok(ns) => out.push(ns),
                         Err(e) => self.template_problem(r, e.to_string()),
                     }
                 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
+use helm_regcred::trust::Trust;
 use helm_regcred::{Config, Options, Plan, Stream, plan};
 
 use super::helm;
@@ -85,14 +86,20 @@ fn files(args: &[String]) -> anyhow::Result<ExitCode> {
         rules,
         ..Default::default()
     };
-    let config = Config::load(&split.rules_path()?)?;
+    options.trust = super::trust::from_env(Trust::Trusted)?;
+    let rules = split.rules_path()?;
+    options.trust.check_rules_path(&rules)?;
+    let config = Config::load(&rules)?;
     let input = super::read_input(&files)?;
     report(&check(&input, &config, &options)?)
 }
 
 /// `helm regcred check RELEASE CHART [helm flags]`
 fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&split.rules_path()?)?;
+    let trust = super::trust::from_env(Trust::Trusted)?;
+    let rules = split.rules_path()?;
+    trust.check_rules_path(&rules)?;
+    let config = Config::load(&rules)?;
     let helm = helm::helm_bin();
     let mut cmd = Command::new(&helm);
     cmd.arg("template")
@@ -109,6 +116,7 @@ fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
     let options = Options {
         namespace: split.namespace(),
         release: split.release("template"),
+        trust,
     };
     report(&check(&out.stdout, &config, &options)?)
 }

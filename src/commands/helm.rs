@@ -377,6 +377,7 @@ pub fn run(action: Action, args: &Args) -> anyhow::Result<ExitCode> {
         let options = Options {
             namespace: split.namespace(),
             release: split.release(command),
+            trust: super::trust::from_env(helm_regcred::trust::Trust::Trusted)?,
         };
         let unserved = helm3_unserved_hooks(printed, &config, &options);
         if !unserved.is_empty() {

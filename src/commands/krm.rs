@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use helm_regcred::krm::{KrmError, ResourceList};
+use helm_regcred::trust::{Policy, Trust};
 use helm_regcred::{Options, output, plan};
 
 #[derive(Debug, clap::Args)]
@@ -20,6 +21,9 @@ pub struct Args {
     /// other items name: the Secret is then emitted once, not once per spelling.
     #[arg(short, long)]
     pub namespace: Option<String>,
+    /// A KRM function renders packages from a repository: untrusted unless `--trust trusted`.
+    #[command(flatten)]
+    pub trust: super::trust::TrustArgs,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -27,7 +31,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // Without a ResourceList there is nothing to answer with: stderr and the exit code only.
     let list = ResourceList::parse(&input)?;
     let env = |name: &str| std::env::var(name).ok();
-    let (output, failure) = match transform(&list, args, &env) {
+    let policy = args.trust.policy(Trust::Untrusted)?;
+    let (output, failure) = match transform(&list, args, &env, &policy) {
         Ok(output) => (output, None),
         Err(e) => {
             // KRM runners show `results` located on the resource; the exit code fails the
@@ -48,15 +53,17 @@ fn transform(
     list: &ResourceList,
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,
+    policy: &Policy,
 ) -> Result<String, KrmError> {
-    let config = list.rules(args.rules.as_deref())?;
+    let config = list.rules(args.rules.as_deref(), policy)?;
     // KRM items carry their own namespaces: no release namespace unless the user names one.
     let options = Options {
         namespace: args.namespace.clone(),
+        trust: policy.clone(),
         ..Options::default()
     };
     let plan = plan(&list.stream, &config, &options)?;
-    let credentials = output::resolve_credentials(&plan, &config, env)?;
+    let credentials = output::resolve_credentials_as(&plan, &config, env, policy)?;
     for warning in &plan.warnings {
         eprintln!("helm-regcred: warning: {warning}");
     }

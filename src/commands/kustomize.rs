@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use helm_regcred::trust::Trust;
 use helm_regcred::{Options, Stream, krm, output, plan};
 
 #[derive(Debug, clap::Args)]
@@ -28,7 +29,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.config)
+    // Only from the environment: this command's arguments come from the rules resource
+    // itself (`argsOneLiner`), which must not choose its own trust.
+    let policy = super::trust::from_env(Trust::Trusted)?;
+    let text = helm_regcred::trust::read_regular(&args.config)
         .with_context(|| format!("cannot read the plugin config {}", args.config.display()))?;
     // The file is kustomize's re-serialized temp copy: name the resource, not the temp path.
     let config = krm::rules_from_resource(&text, "RegcredConfig (kustomize transformer config)")?;
@@ -39,11 +43,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // runs after sets the Secrets' namespace along with everything else (docs/kustomize.md).
     let options = Options {
         namespace: args.namespace.clone(),
+        trust: policy.clone(),
         ..Options::default()
     };
     let plan = plan(&stream, &config, &options)?;
     let env = |name: &str| std::env::var(name).ok();
-    let credentials = output::resolve_credentials(&plan, &config, &env)?;
+    let credentials = output::resolve_credentials_as(&plan, &config, &env, &policy)?;
     for warning in &plan.warnings {
         eprintln!("helm-regcred: warning: {warning}");
     }

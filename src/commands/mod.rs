@@ -13,6 +13,7 @@ pub mod kustomize;
 pub mod last_error;
 pub mod render;
 pub mod schema;
+pub mod trust;
 pub mod values;
 
 /// `--color` for diffs.

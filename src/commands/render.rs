@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use helm_regcred::credentials::{self, Stdin};
+use helm_regcred::trust::{Policy, Trust};
 use helm_regcred::{Config, Options, Stream, diff, output, plan};
 
 use super::ColorWhen;
@@ -41,6 +42,8 @@ pub struct Args {
     /// Set a template variable: `vars.KEY` in templated names (over the rules file's `vars:`).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, String)>,
+    #[command(flatten)]
+    pub trust: super::trust::TrustArgs,
 }
 
 /// `--set KEY=VALUE` for clap.
@@ -48,8 +51,13 @@ pub fn parse_set(arg: &str) -> Result<(String, String), String> {
     helm_regcred::template::parse_set(arg)
 }
 
-/// The rules file with `--set` applied.
-pub fn load_config(rules: &Path, set: &[(String, String)]) -> anyhow::Result<Config> {
+/// The rules file with `--set` applied; untrusted rules must be where `policy` allows.
+pub fn load_config_as(
+    rules: &Path,
+    set: &[(String, String)],
+    policy: &Policy,
+) -> anyhow::Result<Config> {
+    policy.check_rules_path(rules)?;
     let mut config = Config::load(rules)?;
     for (key, value) in set {
         config.set_var(key, value);
@@ -58,13 +66,16 @@ pub fn load_config(rules: &Path, set: &[(String, String)]) -> anyhow::Result<Con
 }
 
 pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    // A local CLI run: the user chose the rules file, so it is trusted unless they say not.
+    let policy = args.trust.policy(Trust::Trusted)?;
     // Rules first: a broken rules file fails before any input is read.
-    let config = load_config(&args.rules, &args.set)?;
+    let config = load_config_as(&args.rules, &args.set, &policy)?;
     let input = super::read_input(files)?;
     let stream = Stream::parse(&input)?;
     let options = Options {
         namespace: args.namespace.clone(),
         release: args.release.clone(),
+        trust: policy.clone(),
     };
     let plan = plan(&stream, &config, &options)?;
 
@@ -82,6 +93,7 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             env: &env,
             base_dir: config.dir(),
             stdin: &stdin,
+            policy: &policy,
         };
         let credentials = output::resolve_credentials_with(&plan, &config, &cx)?;
         Some(output::render(&stream, &plan, &config, &credentials))

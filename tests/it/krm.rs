@@ -51,7 +51,10 @@ impl Package {
         cmd.env("PATH", std::env::join_paths(dirs).unwrap())
             .env_remove("HELM_REGCRED_RULES")
             .env("REGISTRY_USER", USER)
-            .env("REGISTRY_PASSWORD", TEST_PASSWORD);
+            .env("REGISTRY_PASSWORD", TEST_PASSWORD)
+            // The function's rules come from the package: untrusted, so whoever runs kpt
+            // names the variables they may read (examples/kpt/README.md).
+            .env("HELM_REGCRED_ALLOW_ENV", "REGISTRY_USER,REGISTRY_PASSWORD");
         cmd
     }
 
@@ -163,9 +166,27 @@ fn eval_with_fn_config_gives_the_kustomize_result() {
 fn eval_with_rules_path_config_map_gives_the_same() {
     // `-- rules=PATH` makes kpt pass a ConfigMap functionConfig naming the rules file; kpt
     // runs the function in its own working directory, so the path is absolute here.
+    // Untrusted rules named by path must be under the working directory (or an allowed
+    // directory): run from the package's parent, as the README does from the repository.
     let pkg = Package::new();
-    let rules = format!("rules={}", pkg.fn_config());
-    let out = pkg.eval(&["-o", "unwrap", "--", &rules]);
+    let parent = pkg.path().parent().unwrap();
+    let rules = format!(
+        "rules={}",
+        Path::new(pkg.path().file_name().unwrap())
+            .join("regcred.yaml")
+            .display()
+    );
+    let out = pkg
+        .kpt()
+        .current_dir(parent)
+        .args(["fn", "eval"])
+        .arg(pkg.path())
+        .arg("--exec")
+        .arg(format!("{} krm", bin().display()))
+        .args(["-o", "unwrap", "--", &rules])
+        .output()
+        .unwrap();
+    assert_no_password(&out);
     let got = ok(&out, "kpt fn eval -- rules=");
     assert_example_output(&applied_resources(&got), &example_baseline());
 }
