@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use helm_regcred::error::InputError;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 pub mod check;
 pub mod create_secret;
@@ -45,8 +46,53 @@ impl ColorWhen {
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
     let message = format!("helm-regcred: error: {}", chain(e));
     eprintln!("{message}");
-    last_error::record(&message);
+    if let Err(why) = last_error::record(&message) {
+        eprintln!(
+            "helm-regcred: note: this error could not be recorded for `helm regcred last-error` \
+             ({why})"
+        );
+    }
     ExitCode::FAILURE
+}
+
+/// Which standard descriptors were closed when the program started, as bits (1 stdin,
+/// 2 stdout, 4 stderr). They are reopened on /dev/null at once (so no file opened later takes
+/// their number), which would make a closed stdout swallow the output with exit 0: reading
+/// and writing them checks this first.
+static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
+
+pub const STDIN_CLOSED: u8 = 1;
+pub const STDOUT_CLOSED: u8 = 2;
+
+/// Called by `main` with what it found closed.
+pub fn note_closed_at_start(mask: u8) {
+    CLOSED_AT_START.store(mask, Ordering::Relaxed);
+}
+
+fn closed_at_start(bit: u8) -> bool {
+    CLOSED_AT_START.load(Ordering::Relaxed) & bit != 0
+}
+
+/// A panic is a bug; its message is replaced, because a panic payload may quote input text
+/// (a Secret's plaintext included). Where it happened is kept; it is recorded for
+/// `helm regcred last-error` like any error (Helm 4 hides stderr).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = internal_error_message(&at);
+        eprintln!("{message}");
+        let _ = last_error::record(&message);
+    }));
+}
+
+fn internal_error_message(at: &str) -> String {
+    format!(
+        "helm-regcred: internal error{at}: this is a bug in helm-regcred, please report it with \
+         the command that failed (its details are not shown: they may quote the input)"
+    )
 }
 
 /// The error and its causes, each once: most of our errors already name their cause in their
@@ -73,7 +119,7 @@ pub fn usage_error(e: clap::Error) -> ! {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        last_error::record(e.render().to_string().trim_end());
+        let _ = last_error::record(e.render().to_string().trim_end());
     }
     e.exit()
 }
@@ -83,6 +129,11 @@ pub fn usage_error(e: clap::Error) -> ! {
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use std::io::Write as _;
+    if closed_at_start(STDOUT_CLOSED) {
+        anyhow::bail!(
+            "stdout is closed (`>&-`?): the output has nowhere to go, so nothing was written"
+        );
+    }
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -119,7 +170,12 @@ pub fn read(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
     use std::io::Read as _;
     let stdin = path == std::path::Path::new("-");
     let mut bytes = Vec::new();
-    let result = if stdin {
+    let result = if stdin && closed_at_start(STDIN_CLOSED) {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "it is closed (`<&-`?); pipe the manifests in, or name a file",
+        ))
+    } else if stdin {
         std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
     } else {
         std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
