@@ -12,6 +12,7 @@ mod helm4;
 mod image_oracle;
 mod krm;
 mod kustomize;
+mod leaks;
 mod plugin;
 mod schema;
 mod targets;
