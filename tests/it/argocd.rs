@@ -561,3 +561,48 @@ fn each_project_gets_its_own_credentials() {
     let out = sidecar.run_with("generate", dir.path(), "shop", "shop", &project);
     assert_refused(&out, "may not read environment variable REGISTRY_USER");
 }
+
+/// `HELM_ARGS` comes from the Application: untrusted, only values files inside the app and
+/// `--set` pass, so an app cannot make Helm run a program or read the server's files.
+#[test]
+fn helm_args_of_an_untrusted_app_are_limited() {
+    let sidecar = Sidecar::new();
+    let dir = app(CHART);
+    for (args, expected) in [
+        ("--post-renderer cat", "--post-renderer is not allowed"),
+        (
+            "-f /etc/passwd",
+            "values file /etc/passwd is not inside the app directory",
+        ),
+        (
+            "--values=../../x.yaml",
+            "values file ../../x.yaml is not inside",
+        ),
+        (
+            "-f http://169.254.169.254/x",
+            "is not inside the app directory",
+        ),
+        ("--set-file a=/etc/passwd", "--set-file is not allowed"),
+        ("--set", "a flag at the end has no value"),
+    ] {
+        let out = sidecar.run_with(
+            "generate",
+            dir.path(),
+            "shop",
+            "shop",
+            &[("ARGOCD_ENV_HELM_ARGS", args)],
+        );
+        assert_refused(&out, expected);
+    }
+    let out = sidecar.run_with(
+        "generate",
+        dir.path(),
+        "shop",
+        "shop",
+        &[(
+            "ARGOCD_ENV_HELM_ARGS",
+            "-f values.yaml --set store.replicas=2",
+        )],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
