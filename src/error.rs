@@ -79,6 +79,12 @@ pub enum ProblemKind {
         "`{path}` indexes a list item that does not exist; helm-regcred never invents list items"
     )]
     MissingListItem { path: String },
+    /// An existing item of a pull-secret list is not what the list's schema allows.
+    #[error("`{path}` {problem}")]
+    BadListItem {
+        path: String,
+        problem: crate::edit::ItemProblem,
+    },
     #[error("the embedded config at `{path}` is not valid {format}: {message}")]
     Embedded {
         path: String,

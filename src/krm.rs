@@ -415,6 +415,7 @@ impl<'a> ResourceList<'a> {
                         | ProblemKind::NotAMappingAt { path, .. }
                         | ProblemKind::NotAScalar { path, .. }
                         | ProblemKind::MissingListItem { path }
+                        | ProblemKind::BadListItem { path, .. }
                         | ProblemKind::Embedded { path, .. } => {
                             Some(strip_item_prefix(path).to_string())
                         }

@@ -490,7 +490,8 @@ impl Planner<'_, '_> {
     ) {
         let spec_path = format!("{}{}", r.prefix, path.join("."));
         let list_path = format!("{spec_path}.imagePullSecrets");
-        let existing = match edit::existing_names(pod_spec, "imagePullSecrets") {
+        let existing = match edit::existing_names(pod_spec, "imagePullSecrets", ItemShape::NameRef)
+        {
             Ok(names) => names,
             Err(e) => return self.edit_problem(r, &list_path, e),
         };
@@ -729,7 +730,7 @@ impl Planner<'_, '_> {
             .expect("validated: path ends in a key");
         let path = format!("{}{}", r.prefix, target.path);
         let existing = match FieldPath::resolve_steps(r.node, parents) {
-            Some(parent) => match edit::existing_names(parent, key) {
+            Some(parent) => match edit::existing_names(parent, key, target.item_shape) {
                 Ok(names) => names,
                 Err(e) => return self.edit_problem(r, &path, e),
             },
@@ -793,7 +794,7 @@ impl Planner<'_, '_> {
                         .parent_and_key()
                         .expect("validated: path ends in a key");
                     let existing = match FieldPath::resolve_steps(root, parents) {
-                        Some(parent) => edit::existing_names(parent, key)?,
+                        Some(parent) => edit::existing_names(parent, key, target.item_shape)?,
                         None => Vec::new(),
                     };
                     let (present, added): (Vec<String>, Vec<String>) =
@@ -1111,6 +1112,9 @@ impl Planner<'_, '_> {
         }
         // Stable: edits at the same offset keep the order they were planned in (deeper first).
         self.plan.edits.sort_by_key(|e| e.range.start);
+        // In input order: a Secret may list `stringData` before `data`, and the diff applies
+        // these as edits.
+        self.plan.sensitive.sort_by_key(|r| r.start);
         Ok(self.plan)
     }
 
@@ -1120,15 +1124,17 @@ impl Planner<'_, '_> {
             let key = (self_ns(&need.namespace, self.options), need.name.clone());
             if let Some((node, at)) = self.service_accounts.get(&key) {
                 let (node, at) = (node.clone(), at.clone());
-                let existing = match edit::existing_names(&node, "imagePullSecrets") {
-                    Ok(names) => names,
-                    Err(e) => {
-                        let r_at = at.clone();
-                        let (line, kind) = edit_problem_kind("imagePullSecrets".into(), e);
-                        self.problem(&r_at, line, kind);
-                        continue;
-                    }
-                };
+                // ServiceAccount.imagePullSecrets is []LocalObjectReference too.
+                let existing =
+                    match edit::existing_names(&node, "imagePullSecrets", ItemShape::NameRef) {
+                        Ok(names) => names,
+                        Err(e) => {
+                            let r_at = at.clone();
+                            let (line, kind) = edit_problem_kind("imagePullSecrets".into(), e);
+                            self.problem(&r_at, line, kind);
+                            continue;
+                        }
+                    };
                 let added: Vec<&str> = need
                     .secrets
                     .iter()
@@ -1279,6 +1285,17 @@ fn edit_problem_kind(path: String, e: EditProblem) -> (usize, ProblemKind) {
         }
         EditProblem::NotAScalar { found, line } => (line, ProblemKind::NotAScalar { path, found }),
         EditProblem::MissingListItem { line } => (line, ProblemKind::MissingListItem { path }),
+        EditProblem::BadItem {
+            index,
+            problem,
+            line,
+        } => (
+            line,
+            ProblemKind::BadListItem {
+                path: format!("{path}[{index}]"),
+                problem,
+            },
+        ),
     }
 }
 

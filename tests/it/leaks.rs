@@ -233,3 +233,60 @@ fn a_template_that_never_ends_stops_with_a_clear_error() {
     let err = failed(&scene.run(&["post-render"], POD));
     assert!(err.contains("renders to more than 16384 bytes"), "{err}");
 }
+
+/// A Secret whose `stringData` comes before `data`: `--diff`, `--diff-file` (and so every
+/// `helm regcred` wrapper) once panicked on it, and the panic message printed the document,
+/// plaintext included. Now the diff shows it redacted.
+#[test]
+fn a_secret_with_string_data_before_data_is_diffed_redacted() {
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: app, namespace: apps}}\nstringData:\n  password: {}\ndata:\n  token: c2VjcmV0\n---\n",
+        serde_json::Value::from(TEST_PASSWORD)
+    );
+    let scene = Scene::new(&rules(
+        "pull",
+        "{env: {username: REG_USER, password: REG_PASSWORD}}",
+    ));
+    let input = format!("{secret}{POD}");
+    let out = run_with_stdin(
+        scene.cmd(&["post-render", "--diff", "--diff-file", "diff.txt"]),
+        input.as_bytes(),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains(TEST_PASSWORD), "{err}");
+    let diff = std::fs::read_to_string(scene.path("diff.txt")).unwrap();
+    assert!(!diff.contains(TEST_PASSWORD), "{diff}");
+    assert!(
+        diff.contains("+  - name: pull") || diff.contains("imagePullSecrets"),
+        "{diff}"
+    );
+    // The input Secret passes through untouched.
+    assert!(text(&out.stdout).starts_with("---\n# Source: helm-regcred/pull-secrets.yaml\n"));
+    assert!(text(&out.stdout).contains(&secret));
+
+    // Through the wrapper and the real Helm 3, which always passes --diff-file.
+    let chart = crate::helm::temp_chart(
+        "leaky",
+        &[
+            ("secret.yaml", secret.trim_end_matches("---\n")),
+            ("pod.yaml", POD),
+        ],
+    );
+    let helm = crate::helm::Helm::v3();
+    let mut cmd = scene.cmd(&["template", "rel"]);
+    cmd.arg(chart.path())
+        .args(["--rules", "regcred.yaml"])
+        .env("HELM_BIN", &helm.bin)
+        .env("HELM_CACHE_HOME", helm.home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", helm.home.path().join("config"))
+        .env("HELM_DATA_HOME", helm.home.path().join("data"));
+    let out = run_with_stdin(cmd, b"");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains(TEST_PASSWORD), "{err}");
+    assert!(
+        err.contains("<redacted>") || err.contains("imagePullSecrets"),
+        "{err}"
+    );
+}

@@ -13,6 +13,7 @@ mod image_oracle;
 mod krm;
 mod kustomize;
 mod leaks;
+mod list_items;
 mod plugin;
 mod schema;
 mod targets;
