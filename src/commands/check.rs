@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
+use helm_regcred::adapters::helm;
 use helm_regcred::trust::Trust;
-use helm_regcred::{Config, Options, Plan, Stream, plan};
+use helm_regcred::{Config, Options, Plan, Request, Stream, engine};
 
-use super::helm;
+use super::process_env;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -87,7 +88,7 @@ fn files(args: &[String]) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     options.trust = super::trust::from_env(Trust::Trusted)?;
-    let rules = split.rules_path()?;
+    let rules = split.rules_path(&process_env)?;
     options.trust.check_rules_path(&rules)?;
     let config = Config::load(&rules)?;
     let input = super::read_input(&files)?;
@@ -97,10 +98,10 @@ fn files(args: &[String]) -> anyhow::Result<ExitCode> {
 /// `helm regcred check RELEASE CHART [helm flags]`
 fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
     let trust = super::trust::from_env(Trust::Trusted)?;
-    let rules = split.rules_path()?;
+    let rules = split.rules_path(&process_env)?;
     trust.check_rules_path(&rules)?;
     let config = Config::load(&rules)?;
-    let helm = helm::helm_bin();
+    let helm = helm::helm_bin(&process_env);
     let mut cmd = Command::new(&helm);
     cmd.arg("template")
         .args(&split.helm_args)
@@ -114,7 +115,7 @@ fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
         return Ok(helm::exit_code(out.status));
     }
     let options = Options {
-        namespace: split.namespace(),
+        namespace: split.namespace(&process_env),
         release: split.release("template"),
         trust,
     };
@@ -124,19 +125,17 @@ fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
 /// The plan for `input`; its changes that add a Secret are the findings.
 pub fn check(input: &[u8], config: &Config, options: &Options) -> anyhow::Result<Plan> {
     let stream = Stream::parse(input)?;
-    Ok(plan(&stream, config, options)?)
+    let request = Request::new(config, &stream)
+        .options(options.clone())
+        .env(&process_env)
+        .plan_only();
+    Ok(engine::run(request)?.plan)
 }
 
 /// Print one line per pod spec that lacks a pull secret (stdout) and a summary (stderr).
 fn report(plan: &Plan) -> anyhow::Result<ExitCode> {
-    for warning in &plan.warnings {
-        eprintln!("helm-regcred: warning: {warning}");
-    }
-    let missing: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| !c.added.is_empty())
-        .collect();
+    super::print_warnings(&plan.warnings);
+    let missing: Vec<_> = plan.lacking().collect();
     for change in &missing {
         println!(
             "{}: {} lacks {}",

@@ -3,13 +3,14 @@
 //!
 //! kpt: `kpt fn eval DIR --exec "helm-regcred krm" --fn-config regcred.yaml`, or a Kptfile
 //! mutator `exec: "helm-regcred krm"` run by `kpt fn render --allow-exec`. The rules come from
-//! `functionConfig` (see `helm_regcred::krm`).
+//! `functionConfig` (see `helm_regcred::adapters::krm`).
 
 use std::path::PathBuf;
 
-use helm_regcred::krm::{KrmError, ResourceList};
+use helm_regcred::adapters::krm::{KrmError, ResourceList};
+use helm_regcred::registry::credentials::Stdin;
 use helm_regcred::trust::{Policy, Trust};
-use helm_regcred::{Options, output, plan};
+use helm_regcred::{Options, Request, engine};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,10 +28,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let input = super::read(std::path::Path::new("-"))?;
+    let input = super::read_stdin()?;
     // Without a ResourceList there is nothing to answer with: stderr and the exit code only.
     let list = ResourceList::parse(&input)?;
-    let env = |name: &str| std::env::var(name).ok();
+    let env = super::process_env;
     let policy = args.trust.policy(Trust::Untrusted)?;
     let (output, failure) = match transform(&list, args, &env, &policy) {
         Ok(output) => (output, None),
@@ -62,11 +63,12 @@ fn transform(
         trust: policy.clone(),
         ..Options::default()
     };
-    let plan = plan(&list.stream, &config, &options)?;
-    let credentials = output::resolve_credentials_as(&plan, &config, env, policy)?;
-    for warning in &plan.warnings {
-        eprintln!("helm-regcred: warning: {warning}");
-    }
-    let secrets = output::added_documents(&plan, &config, Some(&credentials));
-    Ok(list.render(&plan.edits, &secrets, &list.plan_results(&plan)))
+    let request = Request::new(&config, &list.stream)
+        .options(options)
+        .env(env)
+        .stdin(Stdin::unavailable(super::STDIN_TAKEN));
+    let outcome = engine::run(request)?;
+    super::print_warnings(outcome.warnings());
+    let results = list.plan_results(&outcome.plan);
+    Ok(list.render(&outcome.plan.edits, &outcome.added_documents(), &results))
 }

@@ -39,7 +39,7 @@ use base64::engine::{DecodePaddingMode, general_purpose};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::image::normalize_registry_host;
+use crate::registry::image::normalize_registry_host;
 use crate::trust::Policy;
 
 /// The key docker files Docker Hub logins under (`registry.IndexServer`).

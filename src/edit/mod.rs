@@ -5,9 +5,16 @@
 //! the existing dashes, flow lists get `, {name: x}` before their `]`, and a new key gets the
 //! indentation of its sibling keys and the list style the document uses for `containers`.
 
+pub mod document;
+pub mod embedded;
+pub mod fieldpath;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
-use crate::fieldpath::Step;
+use crate::edit::fieldpath::Step;
+pub use crate::error::ItemProblem;
 use crate::yaml::{Node, Value, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
@@ -17,13 +24,15 @@ pub struct Edit {
     pub text: String,
 }
 
-/// How one list item is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How one list item is written (`target.itemShape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 pub enum ItemShape {
     /// `{name: x}`, a LocalObjectReference: what pod specs and most CRDs take.
     #[default]
+    #[serde(rename = "nameRef")]
     NameRef,
     /// A plain string `x`, for the configs that list bare secret names.
+    #[serde(rename = "string")]
     Plain,
 }
 
@@ -47,31 +56,6 @@ pub enum EditProblem {
         problem: ItemProblem,
         line: usize,
     },
-}
-
-/// What is wrong with one list item, by the list's schema ([`ItemShape`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ItemProblem {
-    /// `imagePullSecrets` is `[]LocalObjectReference` (`{name: x}`); a bare string, a list or a
-    /// number does not decode into it, so the API server refuses the whole resource.
-    #[error(
-        "must be a LocalObjectReference `{{name: SECRET}}`, found {found} (the API server \
-         refuses the resource)"
-    )]
-    NotAReference { found: &'static str },
-    /// `null`, `{}` or `{name: ""}`: accepted with a warning, and skipped by the kubelet.
-    #[error(
-        "has no `name` (the kubelet skips such an entry): write the Secret's name, or remove \
-         the entry"
-    )]
-    NoName,
-    #[error("has a `name` that is {found}, not a string (the API server refuses the resource)")]
-    NameNotAString { found: &'static str },
-    /// A list of plain names (`itemShape: string`) holding something else.
-    #[error("must be a Secret name, found {found}")]
-    NotAName { found: &'static str },
-    #[error("is a YAML alias; helm-regcred does not read list items through aliases")]
-    Alias,
 }
 
 /// The names already in the list at `parent[key]` (empty when the key is missing or null).
@@ -144,13 +128,30 @@ fn item_name(item: &Node, shape: ItemShape) -> Result<String, ItemProblem> {
     }
 }
 
-/// The text language of what is being edited: manifests are YAML; an embedded config may be
-/// JSON, where keys and strings need double quotes and everything is flow style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The language of an embedded config (`target.format`): `yaml` (the default) or `json`.
+// The crate's one YAML-or-JSON type: manifests are YAML; in JSON keys and strings need double
+// quotes and everything is flow style; `create-secret -o` writes either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Syntax {
     #[default]
     Yaml,
     Json,
+}
+
+impl Syntax {
+    /// As the rules file and `-o` write it: `yaml`, `json`.
+    pub fn from_name(name: &str) -> Option<Syntax> {
+        crate::rules::from_name(name)
+    }
+
+    /// For messages: `YAML`, `JSON`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Syntax::Yaml => "YAML",
+            Syntax::Json => "JSON",
+        }
+    }
 }
 
 /// What to put at the end of a path.
@@ -756,7 +757,7 @@ mod tests {
 
     fn at(text: &str, path: &str, leaf: Leaf, syntax: Syntax) -> String {
         let doc = root(text);
-        let path = crate::fieldpath::FieldPath::parse(path).unwrap();
+        let path = crate::edit::fieldpath::FieldPath::parse(path).unwrap();
         let (parents, key) = path.parent_and_key().unwrap();
         let edits = edit_at(text, "\n", &doc, parents, key, leaf, syntax).unwrap();
         let out = apply(text, &edits);
