@@ -65,8 +65,7 @@ impl TrustArgs {
 /// not come from whoever runs them (kustomize passes the rules resource's `argsOneLiner`) or
 /// that have no flags of their own for it (`check`, `values`, the helm wrappers).
 pub fn from_env(default: Trust) -> anyhow::Result<Policy> {
-    let env = |name: &str| std::env::var(name).ok();
-    Settings::from_env(&env)
+    Settings::from_env(&super::process_env)
         .and_then(|s| s.policy(default))
         .context("the trust policy")
 }
