@@ -136,13 +136,20 @@ pub fn check(input: &[u8], config: &Config, options: &Options) -> anyhow::Result
 fn report(plan: &Plan) -> anyhow::Result<ExitCode> {
     super::print_warnings(&plan.warnings);
     let missing: Vec<_> = plan.lacking().collect();
-    for change in &missing {
-        println!(
-            "{}: {} lacks {}",
-            change.at,
-            change.path,
-            change.added.join(", ")
-        );
+    // One write, and an error when stdout is closed: findings must not vanish.
+    let findings: String = missing
+        .iter()
+        .map(|change| {
+            format!(
+                "{}: {} lacks {}\n",
+                change.at,
+                change.path,
+                change.added.join(", ")
+            )
+        })
+        .collect();
+    if !findings.is_empty() {
+        super::write_stdout(findings.as_bytes())?;
     }
     let selected = plan.changes.len();
     if missing.is_empty() {

@@ -247,3 +247,15 @@ fn a_panic_prints_no_payload_and_is_recorded_as_an_internal_error() {
     assert!(!recorded.contains("stale"), "{recorded}");
     assert!(!recorded.contains(TEST_PASSWORD), "{recorded}");
 }
+
+#[test]
+fn check_findings_are_not_lost_to_a_closed_stdout() {
+    let scene = Scene::new();
+    let out = scene.sh(r#""$0" check -r regcred.yaml pod.yaml >&-"#);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("stdout is closed"),
+        "{}",
+        stderr(&out)
+    );
+}
