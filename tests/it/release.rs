@@ -358,6 +358,12 @@ fn release_archive_holds_binary_plugins_completions_manuals_and_sums() {
         "--strict",
         "SHA256SUMS",
     ]));
+    // As docs/install.md shows it, for a download of one archive.
+    run(Command::new("sha256sum").current_dir(&release.dir).args([
+        "--check",
+        "--ignore-missing",
+        "SHA256SUMS",
+    ]));
 
     let x = &release.extracted;
     let version = run(Command::new(x.join("bin/helm-regcred")).arg("--version"));
@@ -528,6 +534,10 @@ fn helm4_installs_both_plugins_from_the_extracted_archive() {
     assert_eq!(installed, ["regcred", "regcred-postrender"]);
     assert_helm_regcred_works(&helm);
     assert_post_renderer_plugin_works(&helm);
+
+    let out = helm.cmd().args(["regcred", "--help"]).output().unwrap();
+    let (stdout, _) = ok(&out);
+    assert!(stdout.contains("Usage: helm regcred install|upgrade|template RELEASE CHART"));
 
     // The same by hand, as docs/install.md shows it.
     let helm = Helm::v4();
