@@ -82,11 +82,10 @@ fn files(args: &[String]) -> anyhow::Result<ExitCode> {
             .ok()
             .filter(|n| !n.is_empty());
     }
-    let split = helm::Split {
-        rules,
-        ..Default::default()
-    };
-    let config = Config::load(&split.rules_path(&process_env)?)?;
+    let config = Config::load(&helm_regcred::rules::find_file(
+        rules.as_deref(),
+        &process_env,
+    )?)?;
     let input = helm_regcred::input::read_all(&files)?;
     report(&check(&input, &config, &options)?)
 }
