@@ -297,14 +297,14 @@ fn add_keys(
             None => insert(parent.start + 1, entry),
         });
     }
-    // A block mapping always has at least one entry (an empty one is written `{}`, flow).
-    let (first_key, _) = &entries[0];
+    // A block mapping always has at least one entry (an empty one is written `{}`, flow). Its
+    // own column, not its first key's: `? key` puts the key two columns right of the mapping.
     let (_, last_value) = &entries[entries.len() - 1];
     let dash_offset = sequence_offset(parent);
     let mut keys: Vec<&str> = missing.to_vec();
     keys.push(key);
     let mut body = String::new();
-    let mut col = first_key.col;
+    let mut col = parent.col;
     for (depth, k) in keys.iter().enumerate() {
         let indent = " ".repeat(col);
         let last = depth == keys.len() - 1;

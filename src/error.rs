@@ -63,6 +63,9 @@ pub struct Problem {
 pub enum ProblemKind {
     #[error("invalid YAML: {0}")]
     Syntax(String),
+    /// Valid YAML that a text edit cannot follow (aliases, merge keys).
+    #[error("{0}")]
+    Unsupported(String),
     #[error("a Kubernetes manifest must be a mapping, this document is {found}")]
     NotAMapping { found: &'static str },
     #[error("`{path}` must be a list of {{name: ...}}, found {found}")]

@@ -150,7 +150,13 @@ pub fn plan(stream: &Stream, config: &Config, options: &Options) -> Result<Plan,
             Ok(Parsed::Empty | Parsed::Skipped { .. }) => {}
             Err(e) => planner.problems.push(Problem {
                 at: guess_location(stream, doc, e.line),
-                kind: ProblemKind::Syntax(format!("{} at column {}", e.message, e.col + 1)),
+                kind: match e.kind {
+                    yaml::ErrorKind::Syntax => {
+                        ProblemKind::Syntax(format!("{} at column {}", e.message, e.col + 1))
+                    }
+                    yaml::ErrorKind::DuplicateKey => ProblemKind::Syntax(e.message),
+                    yaml::ErrorKind::Unsupported => ProblemKind::Unsupported(e.message),
+                },
             }),
         }
     }

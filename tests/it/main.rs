@@ -11,6 +11,7 @@ mod helm4;
 mod image_oracle;
 mod krm;
 mod kustomize;
+mod mutation;
 mod plugin;
 mod schema;
 mod targets;
