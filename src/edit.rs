@@ -416,11 +416,19 @@ pub(crate) fn insert(at: usize, text: String) -> Edit {
 }
 
 /// The offset just past the line holding `pos` (or `pos` itself when it already starts a line).
+///
+/// Lines end where YAML's do, which is where the parser's line numbers and columns come from:
+/// `\n`, `\r\n`, a lone `\r`, NEL, LS and PS (libyaml's and Go's `is_break`).
 pub fn line_end(text: &str, pos: usize) -> usize {
-    if pos == 0 || text.as_bytes()[pos - 1] == b'\n' {
+    if pos == 0 || text[..pos].ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
         return pos;
     }
-    text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1)
+    let rest = &text[pos..];
+    match rest.find(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        None => text.len(),
+        Some(i) if rest[i..].starts_with("\r\n") => pos + i + 2,
+        Some(i) => pos + i + rest[i..].chars().next().map_or(1, char::len_utf8),
+    }
 }
 
 /// Insert whole lines at a line end; at the end of a text that has no final newline, start with

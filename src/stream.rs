@@ -140,6 +140,11 @@ fn split(text: &str) -> Vec<Document> {
 /// YAML parser at all.
 pub fn top_level_kind(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
+    // YAML also breaks lines at a lone `\r`, NEL, LS and PS: a `kind:` after one of those is a
+    // root key this line-based reading would miss.
+    if other_line_breaks(bytes) {
+        return None;
+    }
     let mut found = None;
     let lines = (bytes.starts_with(b"kind:").then_some(0))
         .into_iter()
@@ -155,6 +160,14 @@ pub fn top_level_kind(text: &str) -> Option<&str> {
         found = Some(value);
     }
     found
+}
+
+/// Whether `bytes` breaks a line anywhere but at `\n` (and `\r\n`).
+pub(crate) fn other_line_breaks(bytes: &[u8]) -> bool {
+    ["\u{85}", "\u{2028}", "\u{2029}"]
+        .iter()
+        .any(|b| memchr::memmem::find(bytes, b.as_bytes()).is_some())
+        || memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
 }
 
 /// The `# Source:` path among the comments that open a document.

@@ -14,8 +14,8 @@
 //! tabs or `\r` outside scalar text, odd indentation, every syntax error — it answers
 //! [`Defer`] and the caller parses the document with libyaml-safer, which keeps the last word
 //! on everything this module does not know, including all error messages. The differential
-//! tests (`tests` below, and every document of the corpus in `tests/it/fast_yaml.rs`) hold the
-//! two paths to the same trees.
+//! tests in `fast/tests.rs` (hand-written cases, every document of the corpus when it is
+//! present, and seeded mutations of both) hold the two paths to the same trees.
 
 use compact_str::CompactString;
 
@@ -50,7 +50,9 @@ pub(super) fn parse(text: &str, origin: Origin, wanted: &dyn Fn(&str) -> bool) -
 }
 
 /// Only characters libyaml accepts anywhere, and none that this module leaves to it: `\r`
-/// (CRLF documents), a byte order mark inside the stream, C0/C1 control characters.
+/// (CRLF documents), a byte order mark inside the stream, C0/C1 control characters, and the
+/// other characters libyaml (and so Go's YAML) reads as line breaks — NEL (U+0085), LS
+/// (U+2028), PS (U+2029) — which this module, reading lines at `\n`, would take for text.
 fn characters_ok(text: &str) -> bool {
     let ascii_ok = |b: u8| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t';
     let bytes = text.as_bytes();
@@ -59,7 +61,8 @@ fn characters_ok(text: &str) -> bool {
         Some(i) if bytes[i] < 0x80 => false,
         Some(i) => text[i..].chars().all(|c| match c as u32 {
             c @ 0..=0x7f => ascii_ok(c as u8),
-            0x85 | 0xa0..=0xd7ff | 0x10000..=0x10ffff => true,
+            0x2028 | 0x2029 => false,
+            0xa0..=0xd7ff | 0x10000..=0x10ffff => true,
             0xe000..=0xfffd => c != '\u{feff}',
             _ => false,
         }),

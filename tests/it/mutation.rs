@@ -51,7 +51,11 @@ enum Outcome {
 
 /// The engine as the post-renderer runs it, in-process.
 fn engine(input: &[u8]) -> Outcome {
-    let config = Config::parse(RULES, "regcred.yaml").expect("the test's rules are valid");
+    engine_with(RULES, input)
+}
+
+fn engine_with(rules: &str, input: &[u8]) -> Outcome {
+    let config = Config::parse(rules, "regcred.yaml").expect("the test's rules are valid");
     let stream = match Stream::parse(input) {
         Ok(s) => s,
         Err(e) => return Outcome::Refused(e.to_string()),
@@ -316,4 +320,48 @@ fn duplicate_keys_are_refused_naming_both_lines() {
         );
         assert!(!holds(&input));
     }
+}
+
+// Item 5: NEL, LS and PS break lines for libyaml and Go, so they do here.
+
+/// The default rule: pod specs with an image of the registry get its secret.
+const BY_IMAGE: &str = r#"
+apiVersion: helm-regcred/v1
+kind: RegcredConfig
+registries:
+  - server: registry.example.com
+    secret: regcred
+    credentials: {env: {username: REG_USER, password: REG_PASSWORD}}
+"#;
+
+#[test]
+fn unicode_line_breaks_do_not_hide_containers() {
+    for br in ['\u{85}', '\u{2028}', '\u{2029}', '\r'] {
+        let input = format!(
+            "{DEPLOYMENT_HEAD}      containers:\n      - name: a\n        image: nginx{br}      initContainers:\n      - name: b\n        image: registry.example.com/b:1\n"
+        );
+        match engine_with(BY_IMAGE, input.as_bytes()) {
+            Outcome::Written { out, .. } => {
+                assert!(
+                    out.contains("imagePullSecrets:\n      - name: regcred\n"),
+                    "{out:?}"
+                );
+                let Outcome::Written { out: again, .. } = engine_with(BY_IMAGE, out.as_bytes())
+                else {
+                    panic!("second run refused");
+                };
+                assert_eq!(again, out);
+            }
+            Outcome::Refused(e) => panic!("{br:?}: {e}"),
+        }
+    }
+    // A `kind:` after such a break is the root's key too: not skipped as a Secret.
+    let input = format!(
+        "apiVersion: v1\nkind: Secret\nx: 1\u{2028}kind: Pod\nspec:\n  containers:\n  - {{name: a, image: registry.example.com/a:1}}\n"
+    );
+    let e = match engine_with(BY_IMAGE, input.as_bytes()) {
+        Outcome::Refused(e) => e,
+        Outcome::Written { out, .. } => panic!("{out}"),
+    };
+    assert!(e.contains("duplicate key `kind`"), "{e}");
 }
