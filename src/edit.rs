@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use crate::fieldpath::Step;
-use crate::yaml::{Node, Value, yaml_scalar};
+use crate::yaml::{Node, Style, Value, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -327,12 +327,43 @@ fn add_keys(
             }
         }
     }
-    Ok(at_line_end(
-        text,
-        line_end(text, last_value.end),
-        newline,
-        body,
-    ))
+    let at = line_end(text, last_value.end);
+    let (last_key, _) = &entries[entries.len() - 1];
+    if at == text.len()
+        && !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        && ends_with_unbroken_block(text, last_value)
+    {
+        // Any line after that scalar would give it the final line break it lacks (a changed
+        // value): the new keys go before the last one instead.
+        let indent = " ".repeat(parent.col);
+        let body = body.strip_prefix(&indent).unwrap_or(&body);
+        return Ok(insert(last_key.start, format!("{body}{indent}")));
+    }
+    Ok(at_line_end(text, at, newline, body))
+}
+
+/// Whether `node`'s text ends with a literal or folded block scalar that keeps or clips its
+/// final line break (`|`, `|+`, `>`) but, at the end of an input without a final newline, has
+/// none.
+fn ends_with_unbroken_block(text: &str, node: &Node) -> bool {
+    match &node.value {
+        Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
+            let header = text[node.start + 1..]
+                .bytes()
+                .take_while(|b| matches!(b, b'+' | b'-' | b'0'..=b'9'));
+            node.end == text.len() && !header.into_iter().any(|b| b == b'-')
+        }
+        Value::Seq { items, flow: false } => items
+            .last()
+            .is_some_and(|n| ends_with_unbroken_block(text, n)),
+        Value::Map {
+            entries,
+            flow: false,
+        } => entries
+            .last()
+            .is_some_and(|(_, v)| ends_with_unbroken_block(text, v)),
+        _ => false,
+    }
 }
 
 /// How far helm-regcred indents mappings it creates: what Helm charts and kubectl use.

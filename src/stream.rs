@@ -104,9 +104,11 @@ fn split(text: &str) -> Vec<Document> {
             continue;
         }
         let body = &text[start..end];
-        // Nothing but whitespace: its bytes join the neighbours' ranges below, but it is not
-        // counted as a document.
-        if !body.trim().is_empty() {
+        // Nothing but whitespace, or comments before the first `---`: its bytes join the
+        // neighbours' ranges below, but it is not counted as a document (YAML has none there;
+        // counting one would shift every index and make the output grow an empty document).
+        let prologue = docs.is_empty() && end < bytes.len() && only_comments(body);
+        if !body.trim().is_empty() && !prologue {
             line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
             counted = start;
             docs.push(Document {
@@ -129,6 +131,14 @@ fn split(text: &str) -> Vec<Document> {
         first.range.start = 0;
     }
     docs
+}
+
+/// Only blank and comment lines (a `---` line is neither).
+fn only_comments(body: &str) -> bool {
+    body.lines().all(|l| {
+        let l = l.trim_start_matches([' ', '\t']);
+        l.trim().is_empty() || l.starts_with('#')
+    })
 }
 
 /// The value of the document's top-level `kind:` line, read off the text without parsing.
@@ -222,6 +232,7 @@ mod tests {
             "--- # comment\nkind: A\n---\t\nkind: B\n",
             "",
             "# only a comment\n",
+            "# leading comment\n---\nkind: A\n",
         ] {
             let s = Stream::parse(input.as_bytes()).unwrap();
             assert_eq!(texts(&s).concat(), input, "{input:?}");
@@ -272,5 +283,18 @@ mod tests {
             err,
             InputError::InvalidUtf8 { line: 2, offset: 8 }
         ));
+    }
+
+    #[test]
+    fn comments_before_the_first_marker_are_no_document() {
+        let s = Stream::parse(b"# generated\n\n---\n# Source: a.yaml\nkind: A\n---\nkind: B\n")
+            .unwrap();
+        assert_eq!(s.docs.len(), 2);
+        assert_eq!(s.docs[0].range.start, 0);
+        assert_eq!((s.docs[0].index, s.docs[0].line), (1, 3));
+        assert_eq!(s.docs[0].source.as_deref(), Some("a.yaml"));
+        assert!(s.docs[0].explicit_start);
+        // A comment-only stream is still one (empty) document.
+        assert_eq!(Stream::parse(b"# only\n").unwrap().docs.len(), 1);
     }
 }

@@ -346,9 +346,41 @@ fn with_final_break(
     let padded = format!("{text}\n");
     let mut parsed = parse(&padded)?;
     if let Parsed::Node(node) = &mut parsed {
-        clamp(node, origin.offset + text.len());
+        let limit = origin.offset + text.len();
+        // Only when the scalar's last line is the text's unterminated last line.
+        let last_line = text.rsplit('\n').next().unwrap_or_default();
+        if !last_line.trim().is_empty() {
+            unpad_last_block_scalar(node, limit);
+        }
+        clamp(node, limit);
     }
     Ok(parsed)
+}
+
+/// The padding gave a block scalar that ends the text the final line break it does not have:
+/// libyaml (and Go) read `a: |` then `  x` at the end of input as `x`, not `x\n`.
+fn unpad_last_block_scalar(node: &mut Node, limit: usize) {
+    match &mut node.value {
+        Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
+            if node.end > limit && s.text.ends_with('\n') {
+                s.text.pop();
+            }
+        }
+        Value::Seq { items, flow: false } => {
+            if let Some(last) = items.last_mut() {
+                unpad_last_block_scalar(last, limit);
+            }
+        }
+        Value::Map {
+            entries,
+            flow: false,
+        } => {
+            if let Some((_, last)) = entries.last_mut() {
+                unpad_last_block_scalar(last, limit);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn clamp(node: &mut Node, limit: usize) {
@@ -818,6 +850,19 @@ mod tests {
         }
         let root = parse("a: |-\n  x");
         assert_eq!(root.get("a").unwrap().as_str(), Some("x"));
+        // libyaml and Go: a clipped or kept scalar without a final break has none.
+        for (text, value) in [
+            ("a: |\n  x", "x"),
+            ("a: |+\n  x", "x"),
+            ("a:\n- >\n  x\n  y", "x y"),
+            ("a: |\n  x\n# no break after this comment", "x\n"),
+            ("a: |\n  x\n\n  ", "x\n"),
+        ] {
+            let root = parse(text);
+            let a = root.get("a").unwrap();
+            let got = a.as_str().or_else(|| a.as_seq()?[0].as_str());
+            assert_eq!(got, Some(value), "{text:?}");
+        }
     }
 
     #[test]

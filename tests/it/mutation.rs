@@ -363,3 +363,65 @@ fn unicode_line_breaks_do_not_hide_containers() {
     };
     assert!(e.contains("duplicate key `kind`"), "{e}");
 }
+
+// Item 6: values, nulls and document boundaries stay what they were.
+
+#[test]
+fn a_block_scalar_ending_the_input_keeps_its_value() {
+    for last in [
+        "args:\n- |\n  x",
+        "args:\n- >\n  x\n  y",
+        "args:\n- |+\n  x",
+        "command: [a]\nargs:\n- |2\n   x",
+    ] {
+        let input = deployment(&format!(
+            "containers:\n- name: a\n  image: registry.example.com/a:1\n  {}",
+            last.replace('\n', "\n  ")
+        ));
+        let input = input.trim_end_matches('\n');
+        let out = written(input);
+        assert!(out.contains("imagePullSecrets:"), "{out}");
+        assert!(!out.ends_with('\n'), "{out:?}");
+        assert!(holds(input));
+    }
+}
+
+#[test]
+fn a_null_pull_secret_list_is_replaced_by_the_list_and_nothing_else() {
+    for null in ["~", "null", "~ # none yet", ""] {
+        let pod = "containers:\n- name: a\n  image: registry.example.com/a:1";
+        let value = if null.is_empty() {
+            String::new()
+        } else {
+            format!(" {null}")
+        };
+        let input = deployment(&format!("imagePullSecrets:{value}\n{pod}"));
+        let out = written(&input);
+        let token = null.split(" #").next().unwrap();
+        let want = if token.is_empty() {
+            input.replace(
+                "imagePullSecrets:\n",
+                "imagePullSecrets: [{name: regcred}]\n",
+            )
+        } else {
+            input.replace(
+                &format!("imagePullSecrets: {token}"),
+                "imagePullSecrets: [{name: regcred}]",
+            )
+        };
+        assert!(out.ends_with(&want), "{out}");
+        assert!(holds(&input));
+    }
+}
+
+#[test]
+fn comments_before_the_first_marker_add_no_document() {
+    let pod = "containers:\n- name: a\n  image: registry.example.com/a:1";
+    let input = format!("# rendered by a script\n\n---\n{}", deployment(pod));
+    let out = written(&input);
+    let markers = out.lines().filter(|l| *l == "---").count();
+    assert_eq!(markers, 2, "{out}");
+    let (head, _) = input.split_once("      containers:").unwrap();
+    assert!(out.contains(head), "{out}");
+    assert!(holds(&input));
+}
