@@ -361,10 +361,12 @@ fn with_final_break(
 /// libyaml (and Go) read `a: |` then `  x` at the end of input as `x`, not `x\n`.
 fn unpad_last_block_scalar(node: &mut Node, limit: usize) {
     match &mut node.value {
-        Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
-            if node.end > limit && s.text.ends_with('\n') {
-                s.text.pop();
-            }
+        Value::Scalar(s)
+            if matches!(s.style, Style::Literal | Style::Folded)
+                && node.end > limit
+                && s.text.ends_with('\n') =>
+        {
+            s.text.pop();
         }
         Value::Seq { items, flow: false } => {
             if let Some(last) = items.last_mut() {
