@@ -42,8 +42,16 @@ impl fmt::Display for Location {
 /// The input could not be read as text.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("input is not valid UTF-8 (byte {offset}, line {line})")]
-    InvalidUtf8 { offset: usize, line: usize },
+    #[error(
+        "input is not valid UTF-8: document {doc}{}, line {line} (byte {offset})",
+        file.as_ref().map(|s| format!(" from {s}")).unwrap_or_default()
+    )]
+    InvalidUtf8 {
+        offset: usize,
+        line: usize,
+        doc: usize,
+        file: Option<String>,
+    },
     #[error("cannot read {what}: {source}")]
     Read {
         what: String,

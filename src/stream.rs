@@ -33,6 +33,10 @@ pub struct Document {
     pub source: Option<String>,
     /// Whether the document starts with a `---` line.
     pub explicit_start: bool,
+    /// Where the text after a `...` line starts: up to the next `---` line, Helm and kubectl
+    /// (which cut streams at `---` only, then read one YAML document per piece) never read it,
+    /// so it is kept as it is and not parsed.
+    pub unread: Option<usize>,
 }
 
 const BOM: &str = "\u{feff}";
@@ -41,9 +45,16 @@ impl<'a> Stream<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Stream<'a>, InputError> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let at = e.valid_up_to();
+            // The document it is in: the last one the valid text before it starts.
+            let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+            let valid = valid.strip_prefix(BOM).unwrap_or(valid);
+            let docs = split(valid);
+            let doc = docs.last();
             InputError::InvalidUtf8 {
                 offset: at,
                 line: 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count(),
+                doc: doc.map_or(1, |d| d.index),
+                file: doc.and_then(|d| d.source.clone()),
             }
         })?;
         let (bom, text) = match text.strip_prefix(BOM) {
@@ -62,8 +73,9 @@ impl<'a> Stream<'a> {
         })
     }
 
+    /// The document's YAML: its text up to the end of a `...` marker, if it has one.
     pub fn doc_text(&self, doc: &Document) -> &'a str {
-        &self.text[doc.range.clone()]
+        &self.text[doc.range.start..doc.unread.unwrap_or(doc.range.end)]
     }
 }
 
@@ -82,28 +94,36 @@ fn split(text: &str) -> Vec<Document> {
         .chain(memchr::memmem::find_iter(bytes, b"\n...").map(|i| i + 1))
         .collect();
     starts.sort_unstable();
-    // Cut points: a `---` line starts a document; a `...` line ends one (the next starts after).
+    // Cut points: a `---` line starts a document. A `...` line ends one's YAML, and the text
+    // after it, up to the next `---`, is read by nobody (see `Document::unread`).
     let mut cuts = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
     for &at in &starts {
         let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
         let line = &text[at..line_end];
         if marker(line, "---") && at > 0 {
             cuts.push(at);
         } else if marker(line, "...") {
-            cuts.push(line_end);
+            // Just the marker: what follows it on its line is not read either.
+            ends.push(at + 3);
         }
     }
-    cuts.dedup();
 
     let mut docs = Vec::new();
     let mut line = 1;
     let mut counted = 0;
     let mut start = 0;
+    let mut next_end = 0;
     for end in cuts.into_iter().chain(std::iter::once(bytes.len())) {
         if end <= start {
             continue;
         }
-        let body = &text[start..end];
+        // The first `...` in this piece ends the YAML Helm reads (both lists are sorted).
+        while ends.get(next_end).is_some_and(|&e| e <= start) {
+            next_end += 1;
+        }
+        let unread = ends.get(next_end).copied().filter(|&e| e < end);
+        let body = &text[start..unread.unwrap_or(end)];
         // Nothing but whitespace, or comments before the first `---`: its bytes join the
         // neighbours' ranges below, but it is not counted as a document (YAML has none there;
         // counting one would shift every index and make the output grow an empty document).
@@ -117,6 +137,7 @@ fn split(text: &str) -> Vec<Document> {
                 source: source_comment(body),
                 range: start..end,
                 line,
+                unread,
             });
         }
         start = end;
@@ -229,13 +250,15 @@ mod tests {
             "kind: A\n---\nkind: B",
             "\n\n---\nkind: A\n---\n\n---\nkind: B\n\n",
             "kind: A\n...\n# after end\n---\nkind: B\n",
+            "kind: A\n...\nnot read\n",
             "--- # comment\nkind: A\n---\t\nkind: B\n",
             "",
             "# only a comment\n",
             "# leading comment\n---\nkind: A\n",
         ] {
             let s = Stream::parse(input.as_bytes()).unwrap();
-            assert_eq!(texts(&s).concat(), input, "{input:?}");
+            let whole: String = s.docs.iter().map(|d| &s.text[d.range.clone()]).collect();
+            assert_eq!(whole, input, "{input:?}");
         }
     }
 
@@ -246,9 +269,13 @@ mod tests {
     }
 
     #[test]
-    fn document_end_marker_splits() {
-        let s = Stream::parse(b"kind: A\n...\nkind: B\n").unwrap();
-        assert_eq!(texts(&s), ["kind: A\n...\n", "kind: B\n"]);
+    fn text_after_a_document_end_marker_is_not_read() {
+        // Helm and kubectl cut at `---` only and read one document per piece.
+        let s = Stream::parse(b"kind: A\n... # end\nkind: B\n  bad: [\n---\nkind: C\n").unwrap();
+        assert_eq!(texts(&s), ["kind: A\n...", "---\nkind: C\n"]);
+        assert_eq!(s.docs[0].unread, Some(11));
+        assert_eq!(s.docs[0].range, 0..35);
+        assert_eq!(s.docs[1].index, 2);
     }
 
     #[test]
@@ -281,8 +308,20 @@ mod tests {
         let err = Stream::parse(b"a: 1\nb: \xff\n").unwrap_err();
         assert!(matches!(
             err,
-            InputError::InvalidUtf8 { line: 2, offset: 8 }
+            InputError::InvalidUtf8 {
+                line: 2,
+                offset: 8,
+                doc: 1,
+                ..
+            }
         ));
+        let err =
+            Stream::parse(b"---\n# Source: a.yaml\nkind: A\n---\n# Source: b.yaml\nb: \xff\n")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input is not valid UTF-8: document 2 from b.yaml, line 6 (byte 53)"
+        );
     }
 
     #[test]

@@ -211,6 +211,7 @@ pub fn parse_document(
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Parsed, SyntaxError> {
+    let (text, origin) = past_leading_bom(text, origin)?;
     let parsed = with_final_break(text, origin, |text| {
         match fast::parse(text, origin, wanted) {
             Ok(parsed) => Ok(parsed),
@@ -219,6 +220,56 @@ pub fn parse_document(
     })?;
     readable(&parsed, text, origin)?;
     Ok(parsed)
+}
+
+const BOM: &str = "\u{feff}";
+
+/// The document's text from past a byte order mark that opens it: one that starts a line with
+/// only the `---` line, blank lines and comments before it. Helm renders a template file that
+/// starts with a BOM so (`---`, `# Source: ...`, then the BOM line), and Go's YAML — what Helm
+/// builds its objects with — reads past it; libyaml would count it as indentation. A BOM that
+/// starts any other line is refused, named: there Go reads two documents run together (a
+/// concatenated file without its `---`) or a key that starts with U+FEFF.
+fn past_leading_bom(text: &str, origin: Origin) -> Result<(&str, Origin), SyntaxError> {
+    let bytes = text.as_bytes();
+    let Some(first) = memchr::memmem::find(bytes, BOM.as_bytes()) else {
+        return Ok((text, origin));
+    };
+    let line_start = |at: usize| at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
+    let prologue = text[..first].lines().enumerate().all(|(i, l)| {
+        let l = l.trim_start_matches([' ', '\t']);
+        l.trim().is_empty()
+            || l.starts_with('#')
+            || (i == 0
+                && l.starts_with("---")
+                && matches!(l[3..].trim_start().chars().next(), None | Some('#')))
+    });
+    let (text, origin) = if line_start(first) && prologue {
+        let skip = first + BOM.len();
+        let line = origin.line + memchr::memchr_iter(b'\n', &bytes[..first]).count();
+        let origin = Origin {
+            offset: origin.offset + skip,
+            line,
+        };
+        (&text[skip..], origin)
+    } else {
+        (text, origin)
+    };
+    let bytes = text.as_bytes();
+    let line_start = |at: usize| at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
+    if let Some(at) = memchr::memmem::find_iter(bytes, BOM.as_bytes()).find(|&at| line_start(at)) {
+        let line = origin.line + memchr::memchr_iter(b'\n', &bytes[..at]).count();
+        return Err(SyntaxError {
+            line,
+            col: 0,
+            message: "a byte order mark (U+FEFF) starts this line inside the document: a file \
+                      joined to the one before without a `---` line? (only one before a \
+                      document's first key is ignored)"
+                .into(),
+            kind: ErrorKind::Syntax,
+        });
+    }
+    Ok((text, origin))
 }
 
 /// Refuse what the tree cannot stand for faithfully (see [`ErrorKind`]): checked once here, on
@@ -908,5 +959,27 @@ mod tests {
         assert!(e.message.contains("lines 8 and 41"), "{e}");
         // Quoted `<<` is an ordinary key; an unreferenced anchor is harmless.
         parse("'<<': 1\na: &x 2\n");
+    }
+
+    #[test]
+    fn a_bom_before_the_first_key_is_skipped_with_positions_kept() {
+        for text in [
+            "\u{feff}a: 1\n",
+            "---\n\u{feff}a: 1\n",
+            "--- # c\n# Source: x\n\u{feff}a: 1\n",
+        ] {
+            let root = parse(text);
+            let a = &root.as_map().unwrap()[0].0;
+            assert_eq!(&text[a.start..a.end], "a", "{text:?}");
+            assert_eq!((a.line, a.col), (text.matches('\n').count(), 0), "{text:?}");
+        }
+        for text in [
+            "a: 1\n\u{feff}b: 2\n",
+            "\u{feff}\u{feff}a: 1\n",
+            "a: 1\n---\n\u{feff}b: 1\n",
+        ] {
+            let e = parse_document(text, Origin { offset: 0, line: 1 }, &|_| true).unwrap_err();
+            assert!(e.message.contains("byte order mark"), "{text:?}: {e}");
+        }
     }
 }

@@ -425,3 +425,126 @@ fn comments_before_the_first_marker_add_no_document() {
     assert!(out.contains(head), "{out}");
     assert!(holds(&input));
 }
+
+// Item 8: what Helm accepts around BOMs and `...`, the tool accepts (or refuses, named).
+
+fn pod(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: a\n    image: registry.example.com/a:1\n"
+    )
+}
+
+/// Templates Helm 3 renders and installs (`install --dry-run=client` builds its objects with
+/// Go's YAML): a template file starting with a BOM, one after a `---` (concatenated files), and
+/// text after a `...` line, which Go never reads.
+fn helm_accepted_templates() -> Vec<(&'static str, String)> {
+    vec![
+        ("a BOM first", format!("\u{feff}{}", pod("p1"))),
+        (
+            "a BOM after ---",
+            format!("{}---\n\u{feff}{}", pod("p1"), pod("p2")),
+        ),
+        ("two BOMs first", format!("\u{feff}\u{feff}{}", pod("p1"))),
+        ("text after ...", format!("{}...\n  bad: [\n", pod("p1"))),
+        (
+            "text on the ... line",
+            format!("{}... trailing\n", pod("p1")),
+        ),
+    ]
+}
+
+#[test]
+fn boms_and_document_ends_helm_accepts_are_accepted() {
+    // The same texts as a file (`render FILE`), with the stream's own BOM first.
+    for (label, text) in helm_accepted_templates() {
+        // As Helm 3 hands them to a post-renderer (one BOM of two is gone by then), and as a
+        // file.
+        let helm = format!(
+            "---\n# Source: c/t.yaml\n{}",
+            text.replacen("\u{feff}\u{feff}", "\u{feff}", 1)
+        );
+        for input in [text.clone(), helm] {
+            let out = match engine(input.as_bytes()) {
+                Outcome::Written { out, .. } => out,
+                Outcome::Refused(e) => panic!("{label}: {e}\n{input:?}"),
+            };
+            assert!(out.contains("- name: regcred"), "{label}: {out}");
+            let Outcome::Written { out: again, .. } = engine(out.as_bytes()) else {
+                panic!("{label}: the second run refused\n{out:?}");
+            };
+            assert_eq!(again, out, "{label}: the second run changed it");
+        }
+    }
+    // What Go never reads is kept and not edited.
+    let input = format!("{}...\n{}", pod("p1"), pod("p2"));
+    let out = written(&input);
+    assert_eq!(out.matches("- name: regcred").count(), 1, "{out}");
+    assert!(out.ends_with(&format!("...\n{}", pod("p2"))), "{out}");
+}
+
+#[test]
+fn the_real_helm_3_and_the_tool_accept_the_same_boms_and_document_ends() {
+    use crate::helm::{Helm, ok, temp_chart};
+    let (_dir, rules) = crate::util::rules_file(RULES);
+    for (label, text) in helm_accepted_templates() {
+        let chart = temp_chart("c", &[("all.yaml", &text)]);
+        let helm = Helm::v3();
+        let plain = helm
+            .cmd()
+            .args(["template", "x"])
+            .arg(chart.path())
+            .output()
+            .unwrap();
+        ok(&plain);
+        let out = helm
+            .cmd()
+            .env("REG_USER", "robot")
+            .env("REG_PASSWORD", TEST_PASSWORD)
+            .args(["template", "x"])
+            .arg(chart.path())
+            .arg("--post-renderer")
+            .arg(crate::util::bin())
+            .args([
+                "--post-renderer-args",
+                "post-render",
+                "--post-renderer-args",
+                "--rules",
+            ])
+            .arg("--post-renderer-args")
+            .arg(&rules)
+            .output()
+            .unwrap();
+        let (stdout, _) = ok(&out);
+        assert!(stdout.contains("- name: regcred"), "{label}: {stdout}");
+    }
+}
+
+#[test]
+fn a_bom_inside_a_document_is_refused_named() {
+    // A file joined to the one before without its `---`: Go reads one mapping with every key
+    // twice (and Helm refuses `\u{feff}---`).
+    for input in [
+        format!("{}\u{feff}{}", pod("p1"), pod("p2")),
+        format!("{}\u{feff}---\n{}", pod("p1"), pod("p2")),
+    ] {
+        let e = refused(&input);
+        assert!(
+            e.contains("document 1 (Pod/p1), line 9") && e.contains("byte order mark"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_names_the_document() {
+    let mut input = format!(
+        "---\n# Source: c/a.yaml\n{}---\n# Source: c/b.yaml\n",
+        pod("p1")
+    )
+    .into_bytes();
+    input.extend_from_slice(b"kind: \xff\n");
+    let Outcome::Refused(e) = engine(&input) else {
+        panic!("written")
+    };
+    assert!(e.contains("document 2 from c/b.yaml, line 13"), "{e}");
+}
