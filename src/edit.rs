@@ -477,6 +477,12 @@ pub(crate) fn at_line_end(text: &str, at: usize, newline: &str, body: String) ->
 pub fn apply(text: &str, edits: &[Edit]) -> String {
     let extra: usize = edits.iter().map(|e| e.text.len()).sum();
     let mut out = String::with_capacity(text.len() + extra);
+    apply_into(&mut out, text, edits);
+    out
+}
+
+/// [`apply`], appending to `out`.
+pub fn apply_into(out: &mut String, text: &str, edits: &[Edit]) {
     let mut pos = 0;
     for edit in edits {
         debug_assert!(edit.range.start >= pos, "edits overlap or are unsorted");
@@ -485,7 +491,6 @@ pub fn apply(text: &str, edits: &[Edit]) -> String {
         pos = edit.range.end;
     }
     out.push_str(&text[pos..]);
-    out
 }
 
 #[cfg(test)]
