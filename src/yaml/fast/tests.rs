@@ -102,6 +102,9 @@ const ACCEPTED: &[&str] = &[
     "a:\n  value\n  more\n",
     "a: b\nc: d",
     "a: <<\nb: [<<, x]\n",
+    // Columns counted on from the last node of the line, across characters of several bytes.
+    "ä: [ü, b, {é: [x, ü]}, 'ö', c]\nb: {ä: 1, b: [x, ü]}\n",
+    "- [ä, ü]\n- {ö: [1, 2]}\n",
     "a: 1\nb: 2\na: 3\n",
 ];
 
