@@ -65,9 +65,9 @@ use indexmap::IndexMap;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use crate::image::ImageRef;
+use crate::registry::image::ImageRef;
 use crate::rules::Config;
-use crate::selector::Selector;
+use crate::rules::selector::Selector;
 
 /// The key this module fills.
 pub const KEY: &str = "imagePullSecrets";
@@ -1194,7 +1194,7 @@ fn scan_map(
         && let Some(r) = &registry
     {
         out.push(Found {
-            host: crate::image::normalize_registry_host(r),
+            host: crate::registry::image::normalize_registry_host(r),
             image: None,
         });
     }
@@ -1263,7 +1263,7 @@ fn secrets_for(images: &[Found], config: &Config) -> (Vec<String>, Basis) {
     (names, Basis::Images { hosts })
 }
 
-fn image_matches(patterns: &crate::selector::PatternSet, image: &ImageRef) -> bool {
+fn image_matches(patterns: &crate::rules::selector::PatternSet, image: &ImageRef) -> bool {
     patterns.is_match(image.written()) || patterns.is_match(image.full())
 }
 

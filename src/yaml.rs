@@ -158,6 +158,19 @@ pub struct SyntaxError {
     pub kind: ErrorKind,
 }
 
+impl From<&SyntaxError> for crate::error::ProblemKind {
+    fn from(e: &SyntaxError) -> Self {
+        use crate::error::ProblemKind;
+        match e.kind {
+            ErrorKind::Syntax => {
+                ProblemKind::Syntax(format!("{} at column {}", e.message, e.col + 1))
+            }
+            ErrorKind::DuplicateKey => ProblemKind::Syntax(e.message.clone()),
+            ErrorKind::Unsupported => ProblemKind::Unsupported(e.message.clone()),
+        }
+    }
+}
+
 /// Why a document was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

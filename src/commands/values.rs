@@ -38,7 +38,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // A values file is written before Helm runs, for no particular release or namespace, so
     // templated Secret names can use `vars` and `env` only; anything else is an error here
     // rather than a literal `{{ ... }}` in the override.
-    let names = helm_regcred::template::Renderer::with_process_env(&config.vars, None);
+    let names = helm_regcred::rules::template::Renderer::with_process_env(&config.vars, None);
     let mut rendered = Vec::new();
     for registry in &config.registries {
         rendered.push(names.secret_name(&registry.secret, None).with_context(|| {

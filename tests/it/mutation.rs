@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use helm_regcred::{Config, Options, Stream, diff, kinds, output, plan};
+use helm_regcred::{Config, Request, Stream, kinds};
 use serde_json::{Value, json};
 
 use crate::util::{TEST_PASSWORD, regcred, rules_file, run_with_stdin};
@@ -65,18 +65,13 @@ fn engine_with(rules: &str, input: &[u8]) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::Refused(e.to_string()),
     };
-    let plan = match plan(&stream, &config, &Options::default()) {
-        Ok(p) => p,
+    let outcome = match helm_regcred::run(Request::new(&config, &stream).env(&env)) {
+        Ok(o) => o,
         Err(e) => return Outcome::Refused(e.to_string()),
     };
-    let credentials = match output::resolve_credentials(&plan, &config, &env) {
-        Ok(c) => c,
-        Err(e) => return Outcome::Refused(e.to_string()),
-    };
-    let out = output::render(&stream, &plan, &config, &credentials);
-    let (before, after) = output::redacted_views(&stream, &plan, &config);
-    let diff = diff::unified(&before, &after, false);
-    let replaced = plan
+    let out = outcome.output().expect("the credentials were read");
+    let replaced = outcome
+        .plan
         .edits
         .iter()
         .filter(|e| !e.range.is_empty())
@@ -84,7 +79,7 @@ fn engine_with(rules: &str, input: &[u8]) -> Outcome {
         .collect();
     Outcome::Written {
         out,
-        diff,
+        diff: outcome.diff(false),
         replaced,
     }
 }
@@ -675,7 +670,7 @@ fn seed_streams() -> Vec<String> {
             .filter(|t| t.len() < 20_000)
             .collect();
         for (i, doc) in docs.iter().enumerate() {
-            let kind = helm_regcred::stream::top_level_kind(doc);
+            let kind = helm_regcred::input::stream::top_level_kind(doc);
             if kind.is_some_and(kinds::may_hold_pod_spec) {
                 let next = docs.get(i + 1).copied().unwrap_or_default();
                 streams.push(format!("{doc}{next}"));
