@@ -628,6 +628,8 @@ const SEEDS: &[&str] = &[
     "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  serviceName: db\n  template:\n    spec:\n      initContainers:\n      - name: init\n        image: registry.example.com/init:1\n      containers:\n      - name: db\n        image: registry.example.com/db:1\n        ports:\n        - containerPort: 5432\n",
     "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: one\n  spec:\n    containers:\n    - name: a\n      image: registry.example.com/a:1\n",
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-secret\ntype: Opaque\ndata:\n  password: czNjcjN0\n",
+    // A Secret whose `stringData` comes first, holding the password the diff must never show.
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-login\nstringData:\n  password: \"s3cr3t-<&>\\\"\\\\-ünï\"\ndata:\n  user: cm9ib3Q=\n",
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  config.yaml: |\n    key: value\n    list:\n    - 1\n",
     "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  template:\n    spec:\n      imagePullSecrets: []\n      containers:\n      - name: agent\n        image: registry.example.com/agent:3\n      tolerations:\n      - operator: Exists\n",
 ];
@@ -756,11 +758,12 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
             "# generated\n{}{text}",
             if text.starts_with("---") { "" } else { "---\n" }
         ),
-        // 7 (kept to the forms the oracle and every fix agree on): odd list items.
+        // 7: odd list items.
         9 => with_line(format!(
             "{indent}imagePullSecrets: {}\n",
             rng.pick(&[
                 "[other-pull]",
+                "[regcred]",
                 "[null]",
                 "[{}]",
                 "[{name: [x]}]",
