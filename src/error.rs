@@ -41,8 +41,16 @@ impl fmt::Display for Location {
 /// The input could not be read as text.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("input is not valid UTF-8 (byte {offset}, line {line})")]
-    InvalidUtf8 { offset: usize, line: usize },
+    #[error(
+        "input is not valid UTF-8: document {doc}{}, line {line} (byte {offset})",
+        file.as_ref().map(|s| format!(" from {s}")).unwrap_or_default()
+    )]
+    InvalidUtf8 {
+        offset: usize,
+        line: usize,
+        doc: usize,
+        file: Option<String>,
+    },
     #[error("cannot read {what}: {source}")]
     Read {
         what: String,
@@ -62,6 +70,9 @@ pub struct Problem {
 pub enum ProblemKind {
     #[error("invalid YAML: {0}")]
     Syntax(String),
+    /// Valid YAML that a text edit cannot follow (aliases, merge keys).
+    #[error("{0}")]
+    Unsupported(String),
     #[error("a Kubernetes manifest must be a mapping, this document is {found}")]
     NotAMapping { found: &'static str },
     #[error("`{path}` must be a list of {{name: ...}}, found {found}")]

@@ -149,12 +149,39 @@ impl Node {
     }
 }
 
-/// A YAML syntax error, located in the whole stream.
+/// A document helm-regcred cannot read, located in the whole stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    pub kind: ErrorKind,
+}
+
+impl From<&SyntaxError> for crate::error::ProblemKind {
+    fn from(e: &SyntaxError) -> Self {
+        use crate::error::ProblemKind;
+        match e.kind {
+            ErrorKind::Syntax => {
+                ProblemKind::Syntax(format!("{} at column {}", e.message, e.col + 1))
+            }
+            ErrorKind::DuplicateKey => ProblemKind::Syntax(e.message.clone()),
+            ErrorKind::Unsupported => ProblemKind::Unsupported(e.message.clone()),
+        }
+    }
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Not YAML (libyaml's own message), or nested too deep.
+    Syntax,
+    /// The same key twice in one mapping. YAML forbids it; Go's YAML (and so Helm) keeps the
+    /// last, kubectl's strict decoding refuses it, and an edit of the first would be lost.
+    DuplicateKey,
+    /// Valid YAML that a text edit cannot follow: aliases and merge keys make one node stand
+    /// for text elsewhere, so what Helm sees is not what the tree here shows.
+    Unsupported,
 }
 
 impl fmt::Display for SyntaxError {
@@ -197,16 +224,166 @@ pub fn parse_document(
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Parsed, SyntaxError> {
-    with_final_break(text, origin, |text| {
+    let (text, origin) = past_leading_bom(text, origin)?;
+    let parsed = with_final_break(text, origin, |text| {
         match fast::parse(text, origin, wanted) {
             Ok(parsed) => Ok(parsed),
             Err(fast::Defer) => guarded(text, origin, wanted),
         }
-    })
+    })?;
+    readable(&parsed, text, origin)?;
+    Ok(parsed)
 }
 
-/// [`parse_document`] without the fast path: libyaml-safer only. The reference the fast path
-/// is tested against.
+const BOM: &str = "\u{feff}";
+
+/// The document's text from past a byte order mark that opens it: one that starts a line with
+/// only the `---` line, blank lines and comments before it. Helm renders a template file that
+/// starts with a BOM so (`---`, `# Source: ...`, then the BOM line), and Go's YAML — what Helm
+/// builds its objects with — reads past it; libyaml would count it as indentation. A BOM that
+/// starts any other line is refused, named: there Go reads two documents run together (a
+/// concatenated file without its `---`) or a key that starts with U+FEFF.
+fn past_leading_bom(text: &str, origin: Origin) -> Result<(&str, Origin), SyntaxError> {
+    let bytes = text.as_bytes();
+    let Some(first) = memchr::memmem::find(bytes, BOM.as_bytes()) else {
+        return Ok((text, origin));
+    };
+    let line_start = |at: usize| at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
+    let prologue = text[..first].lines().enumerate().all(|(i, l)| {
+        let l = l.trim_start_matches([' ', '\t']);
+        l.trim().is_empty()
+            || l.starts_with('#')
+            || (i == 0
+                && l.starts_with("---")
+                && matches!(l[3..].trim_start().chars().next(), None | Some('#')))
+    });
+    let (text, origin) = if line_start(first) && prologue {
+        let skip = first + BOM.len();
+        let line = origin.line + memchr::memchr_iter(b'\n', &bytes[..first]).count();
+        let origin = Origin {
+            offset: origin.offset + skip,
+            line,
+        };
+        (&text[skip..], origin)
+    } else {
+        (text, origin)
+    };
+    let bytes = text.as_bytes();
+    let line_start = |at: usize| at == 0 || matches!(bytes[at - 1], b'\n' | b'\r');
+    if let Some(at) = memchr::memmem::find_iter(bytes, BOM.as_bytes()).find(|&at| line_start(at)) {
+        let line = origin.line + memchr::memchr_iter(b'\n', &bytes[..at]).count();
+        return Err(SyntaxError {
+            line,
+            col: 0,
+            message: "a byte order mark (U+FEFF) starts this line inside the document: a file \
+                      joined to the one before without a `---` line? (only one before a \
+                      document's first key is ignored)"
+                .into(),
+            kind: ErrorKind::Syntax,
+        });
+    }
+    Ok((text, origin))
+}
+
+/// Refuse what the tree cannot stand for faithfully (see [`ErrorKind`]): checked once here, on
+/// both paths' trees, so no reader of the tree has to remember to.
+fn readable(parsed: &Parsed, text: &str, origin: Origin) -> Result<(), SyntaxError> {
+    match parsed {
+        Parsed::Node(node) => check_node(node, text, origin),
+        Parsed::Empty | Parsed::Skipped { .. } => Ok(()),
+    }
+}
+
+fn check_node(node: &Node, text: &str, origin: Origin) -> Result<(), SyntaxError> {
+    let refuse = |n: &Node, kind, message: String| SyntaxError {
+        line: n.line,
+        col: n.col,
+        message,
+        kind,
+    };
+    match &node.value {
+        Value::Scalar(_) => Ok(()),
+        Value::Alias => {
+            let written = text
+                .get(node.start - origin.offset..node.end - origin.offset)
+                .unwrap_or("*");
+            Err(refuse(
+                node,
+                ErrorKind::Unsupported,
+                format!(
+                    "YAML alias `{written}`: helm-regcred edits text in place and does not \
+                     expand aliases (Helm would); write the value out"
+                ),
+            ))
+        }
+        Value::Seq { items, .. } => items.iter().try_for_each(|n| check_node(n, text, origin)),
+        Value::Map { entries, .. } => {
+            for (key, value) in entries {
+                if let Value::Scalar(s) = &key.value
+                    && s.style == Style::Plain
+                    && !s.tagged
+                    && s.text == "<<"
+                {
+                    return Err(refuse(
+                        key,
+                        ErrorKind::Unsupported,
+                        "YAML merge key `<<`: helm-regcred edits text in place and does not \
+                         merge mappings (Helm would); write the keys out"
+                            .into(),
+                    ));
+                }
+                check_node(key, text, origin)?;
+                check_node(value, text, origin)?;
+            }
+            duplicate_keys(entries)
+        }
+    }
+}
+
+/// The first key that repeats an earlier one in the same mapping, as an error naming both.
+fn duplicate_keys(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
+    let key = |i: usize| entries[i].0.as_str();
+    let duplicate = |first: &Node, again: &Node| {
+        let name = again.as_str().unwrap_or_default();
+        SyntaxError {
+            line: again.line,
+            col: again.col,
+            message: format!(
+                "duplicate key `{name}` (lines {} and {}): Go's YAML keeps the last, kubectl \
+                 refuses it; remove one",
+                first.line, again.line
+            ),
+            kind: ErrorKind::DuplicateKey,
+        }
+    };
+    // Most mappings are small: comparing pairs beats hashing there.
+    if entries.len() <= 16 {
+        for i in 1..entries.len() {
+            if let Some(k) = key(i)
+                && let Some(j) = (0..i).find(|&j| key(j) == Some(k))
+            {
+                return Err(duplicate(&entries[j].0, &entries[i].0));
+            }
+        }
+        return Ok(());
+    }
+    let mut seen: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(entries.len());
+    for (i, (k, _)) in entries.iter().enumerate() {
+        if let Some(name) = k.as_str()
+            && let Some(&j) = seen.get(name)
+        {
+            return Err(duplicate(&entries[j].0, k));
+        } else if let Some(name) = k.as_str() {
+            seen.insert(name, i);
+        }
+    }
+    Ok(())
+}
+
+/// [`parse_document`] without the fast path: libyaml-safer only, and the bare tree (what
+/// [`readable`] refuses is the same on both paths). The reference the fast path is tested
+/// against.
 #[cfg(test)]
 pub(crate) fn parse_document_reference(
     text: &str,
@@ -233,9 +410,43 @@ fn with_final_break(
     let padded = format!("{text}\n");
     let mut parsed = parse(&padded)?;
     if let Parsed::Node(node) = &mut parsed {
-        clamp(node, origin.offset + text.len());
+        let limit = origin.offset + text.len();
+        // Only when the scalar's last line is the text's unterminated last line.
+        let last_line = text.rsplit('\n').next().unwrap_or_default();
+        if !last_line.trim().is_empty() {
+            unpad_last_block_scalar(node, limit);
+        }
+        clamp(node, limit);
     }
     Ok(parsed)
+}
+
+/// The padding gave a block scalar that ends the text the final line break it does not have:
+/// libyaml (and Go) read `a: |` then `  x` at the end of input as `x`, not `x\n`.
+fn unpad_last_block_scalar(node: &mut Node, limit: usize) {
+    match &mut node.value {
+        Value::Scalar(s)
+            if matches!(s.style, Style::Literal | Style::Folded)
+                && node.end > limit
+                && s.text.ends_with('\n') =>
+        {
+            s.text.pop();
+        }
+        Value::Seq { items, flow: false } => {
+            if let Some(last) = items.last_mut() {
+                unpad_last_block_scalar(last, limit);
+            }
+        }
+        Value::Map {
+            entries,
+            flow: false,
+        } => {
+            if let Some((_, last)) = entries.last_mut() {
+                unpad_last_block_scalar(last, limit);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn clamp(node: &mut Node, limit: usize) {
@@ -265,6 +476,7 @@ fn guarded(
             line: origin.line,
             col: 0,
             message: "the YAML parser failed on this document".into(),
+            kind: ErrorKind::Syntax,
         })
     })
 }
@@ -279,6 +491,7 @@ fn parse_unguarded(
     parser.set_input_string(&mut input);
     let mut builder = Builder {
         parser,
+        text,
         origin,
         wanted,
         stopped: None,
@@ -288,6 +501,8 @@ fn parse_unguarded(
 
 struct Builder<'a, 'r, 'b> {
     parser: Parser<&'r mut &'b [u8]>,
+    /// The document's text, which `parser` reads.
+    text: &'b str,
     origin: Origin,
     wanted: &'a dyn Fn(&str) -> bool,
     /// Set when `wanted` refused the kind: unwinds the recursion without an error.
@@ -300,6 +515,8 @@ struct Event {
     end: usize,
     line: usize,
     col: usize,
+    end_line: usize,
+    end_col: usize,
 }
 
 impl Builder<'_, '_, '_> {
@@ -310,6 +527,8 @@ impl Builder<'_, '_, '_> {
                 end: self.origin.offset + ev.end_mark.index as usize,
                 line: self.origin.line + ev.start_mark.line as usize,
                 col: ev.start_mark.column as usize,
+                end_line: self.origin.line + ev.end_mark.line as usize,
+                end_col: ev.end_mark.column as usize,
                 data: ev.data,
             }),
             Err(e) => Err(self.syntax_error(e)),
@@ -327,7 +546,12 @@ impl Builder<'_, '_, '_> {
         if let Some(context) = e.context() {
             message = format!("{message} {context}");
         }
-        SyntaxError { line, col, message }
+        SyntaxError {
+            line,
+            col,
+            message,
+            kind: ErrorKind::Syntax,
+        }
     }
 
     fn document(&mut self) -> Result<Parsed, SyntaxError> {
@@ -343,6 +567,7 @@ impl Builder<'_, '_, '_> {
                             line: ev.line,
                             col: ev.col,
                             message: "a second document starts here without a `---` line".into(),
+                            kind: ErrorKind::Syntax,
                         });
                     }
                     let first = self.next()?;
@@ -363,6 +588,79 @@ impl Builder<'_, '_, '_> {
         })
     }
 
+    /// Where the node of `ev` itself starts: past its anchor and tag, if any. libyaml's start
+    /// mark is at the first property, but an edit must line up with the content (`key: &a` then
+    /// `- x` on the next line: new items go under the dash, not under the `&`).
+    fn content_start(&self, ev: &Event) -> (usize, usize, usize) {
+        let (anchored, block) = match &ev.data {
+            EventData::Scalar { anchor, tag, .. } => (anchor.is_some() || tag.is_some(), None),
+            EventData::SequenceStart {
+                anchor, tag, style, ..
+            } => (
+                anchor.is_some() || tag.is_some(),
+                Some(*style != SequenceStyle::Flow),
+            ),
+            EventData::MappingStart {
+                anchor, tag, style, ..
+            } => (
+                anchor.is_some() || tag.is_some(),
+                Some(*style != MappingStyle::Flow),
+            ),
+            _ => (false, None),
+        };
+        if !anchored {
+            return (ev.start, ev.line, ev.col);
+        }
+        match block {
+            // The block collection's start token: its first `-`, `?` or key; for a sequence
+            // at its key's indentation (`key: &a` then `- x`), just past the first `-`.
+            Some(true) => {
+                let dash_before = |i: usize| {
+                    i > self.origin.offset
+                        && self.text.as_bytes()[i - 1 - self.origin.offset] == b'-'
+                };
+                if matches!(ev.data, EventData::SequenceStart { .. })
+                    && self.text.as_bytes().get(ev.end - self.origin.offset) != Some(&b'-')
+                    && dash_before(ev.end)
+                {
+                    (ev.end - 1, ev.end_line, ev.end_col.saturating_sub(1))
+                } else {
+                    (ev.end, ev.end_line, ev.end_col)
+                }
+            }
+            // Just past the opening bracket.
+            Some(false) => (ev.end - 1, ev.end_line, ev.end_col.saturating_sub(1)),
+            None => {
+                let base = self.origin.offset;
+                let text = self.text.as_bytes();
+                let mut i = ev.start - base;
+                let end = ev.end - base;
+                // Properties are `&name` and `!tag` words; then spaces, breaks and comments.
+                while i < end && matches!(text[i], b'&' | b'!') {
+                    while i < end && !matches!(text[i], b' ' | b'\t' | b'\n' | b'\r') {
+                        i += 1;
+                    }
+                    while i < end && matches!(text[i], b' ' | b'\t' | b'\n' | b'\r' | b'#') {
+                        if text[i] == b'#' {
+                            while i < end && text[i] != b'\n' {
+                                i += 1;
+                            }
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                let skipped = &self.text[ev.start - base..i];
+                let breaks = skipped.matches('\n').count();
+                let col = match skipped.rfind('\n') {
+                    Some(nl) => skipped[nl + 1..].chars().count(),
+                    None => ev.col + skipped.chars().count(),
+                };
+                (base + i, ev.line + breaks, col)
+            }
+        }
+    }
+
     /// Build the node that starts with `ev`. `depth` is 0 for the document root.
     fn node(&mut self, ev: Event, depth: usize) -> Result<Node, SyntaxError> {
         // Each level is a stack frame here: refuse what no manifest needs before the stack
@@ -372,9 +670,10 @@ impl Builder<'_, '_, '_> {
                 line: ev.line,
                 col: ev.col,
                 message: format!("nested deeper than {MAX_NESTING} levels"),
+                kind: ErrorKind::Syntax,
             });
         }
-        let (start, line, col) = (ev.start, ev.line, ev.col);
+        let (start, line, col) = self.content_start(&ev);
         let (value, end) = match ev.data {
             EventData::Scalar {
                 value, style, tag, ..
@@ -617,6 +916,19 @@ mod tests {
         }
         let root = parse("a: |-\n  x");
         assert_eq!(root.get("a").unwrap().as_str(), Some("x"));
+        // libyaml and Go: a clipped or kept scalar without a final break has none.
+        for (text, value) in [
+            ("a: |\n  x", "x"),
+            ("a: |+\n  x", "x"),
+            ("a:\n- >\n  x\n  y", "x y"),
+            ("a: |\n  x\n# no break after this comment", "x\n"),
+            ("a: |\n  x\n\n  ", "x\n"),
+        ] {
+            let root = parse(text);
+            let a = root.get("a").unwrap();
+            let got = a.as_str().or_else(|| a.as_seq()?[0].as_str());
+            assert_eq!(got, Some(value), "{text:?}");
+        }
     }
 
     #[test]
@@ -624,5 +936,63 @@ mod tests {
         let text = "a: ünï\nb: x\n";
         let root = parse(text);
         assert_eq!(span(text, root.get("b").unwrap()), "x");
+    }
+
+    #[test]
+    fn nodes_start_after_their_anchor_and_tag() {
+        let text = "a: &x\n  - 1\nb: !!seq\n- 2\nc: &m !!map\n  k: v\nd: &f [1]\ne: !!str  x\nf: &e\ng: 1\n";
+        let root = parse(text);
+        let at = |k: &str| {
+            let n = root.get(k).unwrap();
+            (&text[n.start..n.end], n.line, n.col)
+        };
+        assert_eq!(at("a"), ("- 1", 2, 2));
+        assert_eq!(at("b"), ("- 2", 4, 0));
+        assert_eq!(at("c"), ("k: v", 6, 2));
+        assert_eq!(at("d"), ("[1]", 7, 6));
+        assert_eq!(at("e"), ("x", 8, 10));
+        assert_eq!(at("f"), ("", 9, 5));
+    }
+
+    #[test]
+    fn aliases_merge_keys_and_duplicate_keys_are_refused() {
+        let refused = |text: &str| {
+            parse_document(text, Origin { offset: 0, line: 1 }, &|_| true).unwrap_err()
+        };
+        let e = refused("a: &x 1\nb:\n  c: *x\n");
+        assert_eq!((e.kind, e.line, e.col), (ErrorKind::Unsupported, 3, 5));
+        assert!(e.message.contains("`*x`"), "{e}");
+        let e = refused("a: {<<: {b: 1}}\n");
+        assert_eq!((e.kind, e.line), (ErrorKind::Unsupported, 1));
+        let e = refused("a:\n  b: 1\n  c: 2\n  b: 3\n");
+        assert_eq!((e.kind, e.line), (ErrorKind::DuplicateKey, 4));
+        assert!(e.message.contains("lines 2 and 4"), "{e}");
+        let many: String = (0..40).map(|i| format!("k{i}: 1\n")).collect();
+        let e = refused(&format!("{many}k7: 2\n"));
+        assert!(e.message.contains("lines 8 and 41"), "{e}");
+        // Quoted `<<` is an ordinary key; an unreferenced anchor is harmless.
+        parse("'<<': 1\na: &x 2\n");
+    }
+
+    #[test]
+    fn a_bom_before_the_first_key_is_skipped_with_positions_kept() {
+        for text in [
+            "\u{feff}a: 1\n",
+            "---\n\u{feff}a: 1\n",
+            "--- # c\n# Source: x\n\u{feff}a: 1\n",
+        ] {
+            let root = parse(text);
+            let a = &root.as_map().unwrap()[0].0;
+            assert_eq!(&text[a.start..a.end], "a", "{text:?}");
+            assert_eq!((a.line, a.col), (text.matches('\n').count(), 0), "{text:?}");
+        }
+        for text in [
+            "a: 1\n\u{feff}b: 2\n",
+            "\u{feff}\u{feff}a: 1\n",
+            "a: 1\n---\n\u{feff}b: 1\n",
+        ] {
+            let e = parse_document(text, Origin { offset: 0, line: 1 }, &|_| true).unwrap_err();
+            assert!(e.message.contains("byte order mark"), "{text:?}: {e}");
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use crate::edit::fieldpath::Step;
 pub use crate::error::ItemProblem;
-use crate::yaml::{Node, Value, yaml_scalar};
+use crate::yaml::{Node, Style, Value, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,14 +371,14 @@ fn add_keys(
             None => insert(parent.start + 1, entry),
         });
     }
-    // A block mapping always has at least one entry (an empty one is written `{}`, flow).
-    let (first_key, _) = &entries[0];
+    // A block mapping always has at least one entry (an empty one is written `{}`, flow). Its
+    // own column, not its first key's: `? key` puts the key two columns right of the mapping.
     let (_, last_value) = &entries[entries.len() - 1];
     let dash_offset = sequence_offset(parent);
     let mut keys: Vec<&str> = missing.to_vec();
     keys.push(key);
     let mut body = String::new();
-    let mut col = first_key.col;
+    let mut col = parent.col;
     for (depth, k) in keys.iter().enumerate() {
         let indent = " ".repeat(col);
         let last = depth == keys.len() - 1;
@@ -401,12 +401,43 @@ fn add_keys(
             }
         }
     }
-    Ok(at_line_end(
-        text,
-        line_end(text, last_value.end),
-        newline,
-        body,
-    ))
+    let at = line_end(text, last_value.end);
+    let (last_key, _) = &entries[entries.len() - 1];
+    if at == text.len()
+        && !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        && ends_with_unbroken_block(text, last_value)
+    {
+        // Any line after that scalar would give it the final line break it lacks (a changed
+        // value): the new keys go before the last one instead.
+        let indent = " ".repeat(parent.col);
+        let body = body.strip_prefix(&indent).unwrap_or(&body);
+        return Ok(insert(last_key.start, format!("{body}{indent}")));
+    }
+    Ok(at_line_end(text, at, newline, body))
+}
+
+/// Whether `node`'s text ends with a literal or folded block scalar that keeps or clips its
+/// final line break (`|`, `|+`, `>`) but, at the end of an input without a final newline, has
+/// none.
+fn ends_with_unbroken_block(text: &str, node: &Node) -> bool {
+    match &node.value {
+        Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
+            let header = text[node.start + 1..]
+                .bytes()
+                .take_while(|b| matches!(b, b'+' | b'-' | b'0'..=b'9'));
+            node.end == text.len() && !header.into_iter().any(|b| b == b'-')
+        }
+        Value::Seq { items, flow: false } => items
+            .last()
+            .is_some_and(|n| ends_with_unbroken_block(text, n)),
+        Value::Map {
+            entries,
+            flow: false,
+        } => entries
+            .last()
+            .is_some_and(|(_, v)| ends_with_unbroken_block(text, v)),
+        _ => false,
+    }
 }
 
 /// How far helm-regcred indents mappings it creates: what Helm charts and kubectl use.
@@ -490,11 +521,19 @@ pub(crate) fn insert(at: usize, text: String) -> Edit {
 }
 
 /// The offset just past the line holding `pos` (or `pos` itself when it already starts a line).
+///
+/// Lines end where YAML's do, which is where the parser's line numbers and columns come from:
+/// `\n`, `\r\n`, a lone `\r`, NEL, LS and PS (libyaml's and Go's `is_break`).
 pub fn line_end(text: &str, pos: usize) -> usize {
-    if pos == 0 || text.as_bytes()[pos - 1] == b'\n' {
+    if pos == 0 || text[..pos].ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
         return pos;
     }
-    text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1)
+    let rest = &text[pos..];
+    match rest.find(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        None => text.len(),
+        Some(i) if rest[i..].starts_with("\r\n") => pos + i + 2,
+        Some(i) => pos + i + rest[i..].chars().next().map_or(1, char::len_utf8),
+    }
 }
 
 /// Insert whole lines at a line end; at the end of a text that has no final newline, start with
@@ -512,10 +551,16 @@ pub(crate) fn at_line_end(text: &str, at: usize, newline: &str, body: String) ->
 /// order). Sorted here rather than trusted to be: an unsorted list (a Secret's `stringData`
 /// before its `data`) once made the slicing below panic, and a slicing panic quotes the text.
 pub fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut sorted: Vec<&Edit> = edits.iter().collect();
-    sorted.sort_by_key(|e| e.range.start);
     let extra: usize = edits.iter().map(|e| e.text.len()).sum();
     let mut out = String::with_capacity(text.len() + extra);
+    apply_into(&mut out, text, edits);
+    out
+}
+
+/// [`apply`], appending to `out`.
+pub fn apply_into(out: &mut String, text: &str, edits: &[Edit]) {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| e.range.start);
     let mut pos = 0;
     for edit in sorted {
         // Overlapping edits are a planner bug. `get` and not indexing: an indexing panic
@@ -530,7 +575,6 @@ pub fn apply(text: &str, edits: &[Edit]) -> String {
         pos = edit.range.end;
     }
     out.push_str(text.get(pos..).expect("an edit reaches past the text"));
-    out
 }
 
 #[cfg(test)]

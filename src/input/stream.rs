@@ -33,6 +33,10 @@ pub struct Document {
     pub source: Option<String>,
     /// Whether the document starts with a `---` line.
     pub explicit_start: bool,
+    /// Where the text after a `...` line starts: up to the next `---` line, Helm and kubectl
+    /// (which cut streams at `---` only, then read one YAML document per piece) never read it,
+    /// so it is kept as it is and not parsed.
+    pub unread: Option<usize>,
 }
 
 const BOM: &str = "\u{feff}";
@@ -41,9 +45,16 @@ impl<'a> Stream<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Stream<'a>, InputError> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let at = e.valid_up_to();
+            // The document it is in: the last one the valid text before it starts.
+            let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+            let valid = valid.strip_prefix(BOM).unwrap_or(valid);
+            let docs = split(valid);
+            let doc = docs.last();
             InputError::InvalidUtf8 {
                 offset: at,
                 line: 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count(),
+                doc: doc.map_or(1, |d| d.index),
+                file: doc.and_then(|d| d.source.clone()),
             }
         })?;
         let (bom, text) = match text.strip_prefix(BOM) {
@@ -62,8 +73,9 @@ impl<'a> Stream<'a> {
         })
     }
 
+    /// The document's YAML: its text up to the end of a `...` marker, if it has one.
     pub fn doc_text(&self, doc: &Document) -> &'a str {
-        &self.text[doc.range.clone()]
+        &self.text[doc.range.start..doc.unread.unwrap_or(doc.range.end)]
     }
 }
 
@@ -82,31 +94,41 @@ fn split(text: &str) -> Vec<Document> {
         .chain(memchr::memmem::find_iter(bytes, b"\n...").map(|i| i + 1))
         .collect();
     starts.sort_unstable();
-    // Cut points: a `---` line starts a document; a `...` line ends one (the next starts after).
+    // Cut points: a `---` line starts a document. A `...` line ends one's YAML, and the text
+    // after it, up to the next `---`, is read by nobody (see `Document::unread`).
     let mut cuts = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
     for &at in &starts {
         let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
         let line = &text[at..line_end];
         if marker(line, "---") && at > 0 {
             cuts.push(at);
         } else if marker(line, "...") {
-            cuts.push(line_end);
+            // Just the marker: what follows it on its line is not read either.
+            ends.push(at + 3);
         }
     }
-    cuts.dedup();
 
     let mut docs = Vec::new();
     let mut line = 1;
     let mut counted = 0;
     let mut start = 0;
+    let mut next_end = 0;
     for end in cuts.into_iter().chain(std::iter::once(bytes.len())) {
         if end <= start {
             continue;
         }
-        let body = &text[start..end];
-        // Nothing but whitespace: its bytes join the neighbours' ranges below, but it is not
-        // counted as a document.
-        if !body.trim().is_empty() {
+        // The first `...` in this piece ends the YAML Helm reads (both lists are sorted).
+        while ends.get(next_end).is_some_and(|&e| e <= start) {
+            next_end += 1;
+        }
+        let unread = ends.get(next_end).copied().filter(|&e| e < end);
+        let body = &text[start..unread.unwrap_or(end)];
+        // Nothing but whitespace, or comments before the first `---`: its bytes join the
+        // neighbours' ranges below, but it is not counted as a document (YAML has none there;
+        // counting one would shift every index and make the output grow an empty document).
+        let prologue = docs.is_empty() && end < bytes.len() && only_comments(body);
+        if !body.trim().is_empty() && !prologue {
             line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
             counted = start;
             docs.push(Document {
@@ -115,6 +137,7 @@ fn split(text: &str) -> Vec<Document> {
                 source: source_comment(body),
                 range: start..end,
                 line,
+                unread,
             });
         }
         start = end;
@@ -131,6 +154,14 @@ fn split(text: &str) -> Vec<Document> {
     docs
 }
 
+/// Only blank and comment lines (a `---` line is neither).
+fn only_comments(body: &str) -> bool {
+    body.lines().all(|l| {
+        let l = l.trim_start_matches([' ', '\t']);
+        l.trim().is_empty() || l.starts_with('#')
+    })
+}
+
 /// The value of the document's top-level `kind:` line, read off the text without parsing.
 ///
 /// Only a key of the root mapping can start at column 0 (nested keys are indented and a block
@@ -140,6 +171,11 @@ fn split(text: &str) -> Vec<Document> {
 /// YAML parser at all.
 pub fn top_level_kind(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
+    // YAML also breaks lines at a lone `\r`, NEL, LS and PS: a `kind:` after one of those is a
+    // root key this line-based reading would miss.
+    if other_line_breaks(bytes) {
+        return None;
+    }
     let mut found = None;
     let lines = (bytes.starts_with(b"kind:").then_some(0))
         .into_iter()
@@ -155,6 +191,14 @@ pub fn top_level_kind(text: &str) -> Option<&str> {
         found = Some(value);
     }
     found
+}
+
+/// Whether `bytes` breaks a line anywhere but at `\n` (and `\r\n`).
+pub(crate) fn other_line_breaks(bytes: &[u8]) -> bool {
+    ["\u{85}", "\u{2028}", "\u{2029}"]
+        .iter()
+        .any(|b| memchr::memmem::find(bytes, b.as_bytes()).is_some())
+        || memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
 }
 
 /// The `# Source:` path among the comments that open a document.
@@ -206,12 +250,15 @@ mod tests {
             "kind: A\n---\nkind: B",
             "\n\n---\nkind: A\n---\n\n---\nkind: B\n\n",
             "kind: A\n...\n# after end\n---\nkind: B\n",
+            "kind: A\n...\nnot read\n",
             "--- # comment\nkind: A\n---\t\nkind: B\n",
             "",
             "# only a comment\n",
+            "# leading comment\n---\nkind: A\n",
         ] {
             let s = Stream::parse(input.as_bytes()).unwrap();
-            assert_eq!(texts(&s).concat(), input, "{input:?}");
+            let whole: String = s.docs.iter().map(|d| &s.text[d.range.clone()]).collect();
+            assert_eq!(whole, input, "{input:?}");
         }
     }
 
@@ -222,9 +269,13 @@ mod tests {
     }
 
     #[test]
-    fn document_end_marker_splits() {
-        let s = Stream::parse(b"kind: A\n...\nkind: B\n").unwrap();
-        assert_eq!(texts(&s), ["kind: A\n...\n", "kind: B\n"]);
+    fn text_after_a_document_end_marker_is_not_read() {
+        // Helm and kubectl cut at `---` only and read one document per piece.
+        let s = Stream::parse(b"kind: A\n... # end\nkind: B\n  bad: [\n---\nkind: C\n").unwrap();
+        assert_eq!(texts(&s), ["kind: A\n...", "---\nkind: C\n"]);
+        assert_eq!(s.docs[0].unread, Some(11));
+        assert_eq!(s.docs[0].range, 0..35);
+        assert_eq!(s.docs[1].index, 2);
     }
 
     #[test]
@@ -257,7 +308,32 @@ mod tests {
         let err = Stream::parse(b"a: 1\nb: \xff\n").unwrap_err();
         assert!(matches!(
             err,
-            InputError::InvalidUtf8 { line: 2, offset: 8 }
+            InputError::InvalidUtf8 {
+                line: 2,
+                offset: 8,
+                doc: 1,
+                ..
+            }
         ));
+        let err =
+            Stream::parse(b"---\n# Source: a.yaml\nkind: A\n---\n# Source: b.yaml\nb: \xff\n")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input is not valid UTF-8: document 2 from b.yaml, line 6 (byte 53)"
+        );
+    }
+
+    #[test]
+    fn comments_before_the_first_marker_are_no_document() {
+        let s = Stream::parse(b"# generated\n\n---\n# Source: a.yaml\nkind: A\n---\nkind: B\n")
+            .unwrap();
+        assert_eq!(s.docs.len(), 2);
+        assert_eq!(s.docs[0].range.start, 0);
+        assert_eq!((s.docs[0].index, s.docs[0].line), (1, 3));
+        assert_eq!(s.docs[0].source.as_deref(), Some("a.yaml"));
+        assert!(s.docs[0].explicit_start);
+        // A comment-only stream is still one (empty) document.
+        assert_eq!(Stream::parse(b"# only\n").unwrap().docs.len(), 1);
     }
 }

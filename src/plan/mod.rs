@@ -191,7 +191,7 @@ pub(crate) fn plan(
             Ok(Parsed::Empty | Parsed::Skipped { .. }) => {}
             Err(e) => planner.problems.push(Problem {
                 at: guess_location(stream, doc, e.line),
-                kind: ProblemKind::Syntax(format!("{} at column {}", e.message, e.col + 1)),
+                kind: (&e).into(),
             }),
         }
     }

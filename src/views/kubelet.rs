@@ -26,7 +26,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::engine::Env;
-use crate::error::{InputProblems, Location, Problem, ProblemKind};
+use crate::error::{InputProblems, Location, Problem};
 use crate::input::stream::{Document, Stream};
 use crate::input::template_source;
 use crate::kinds::{self, CONTAINER_LISTS, Step};
@@ -368,7 +368,7 @@ impl Simulator<'_> {
                             line: e.line,
                             ..Location::default()
                         },
-                        kind: ProblemKind::Syntax(format!("{} at column {}", e.message, e.col + 1)),
+                        kind: (&e).into(),
                     });
                     continue;
                 }

@@ -107,12 +107,15 @@ fn service_account_document(sa: &PlannedServiceAccount, naming: SourceNaming) ->
 /// The output stream: added documents first (Helm 3 creates resources in output order, so the
 /// Secret exists before the pods that pull with it), then the input with the plan's edits.
 pub(crate) fn assemble(stream: &Stream, added: &[String], edits: &[Edit]) -> String {
-    let body = edit::apply(stream.text, edits);
     if added.is_empty() && !stream.bom {
-        return body;
+        return edit::apply(stream.text, edits);
     }
-    let mut out =
-        String::with_capacity(body.len() + added.iter().map(String::len).sum::<usize>() + 8);
+    // One buffer for the whole output: building the body apart and copying it in held the
+    // output twice (a whole input's worth of memory on large streams).
+    let extra: usize = edits.iter().map(|e| e.text.len()).sum();
+    let mut out = String::with_capacity(
+        stream.text.len() + extra + added.iter().map(String::len).sum::<usize>() + 8,
+    );
     if stream.bom {
         out.push('\u{feff}');
     }
@@ -128,6 +131,6 @@ pub(crate) fn assemble(stream: &Stream, added: &[String], edits: &[Edit]) -> Str
         out.push_str("---");
         out.push_str(stream.newline);
     }
-    out.push_str(&body);
+    edit::apply_into(&mut out, stream.text, edits);
     out
 }

@@ -14,8 +14,8 @@
 //! tabs or `\r` outside scalar text, odd indentation, every syntax error — it answers
 //! [`Defer`] and the caller parses the document with libyaml-safer, which keeps the last word
 //! on everything this module does not know, including all error messages. The differential
-//! tests (`tests` below, and every document of the corpus in `tests/it/fast_yaml.rs`) hold the
-//! two paths to the same trees.
+//! tests in `fast/tests.rs` (hand-written cases, every document of the corpus when it is
+//! present, and seeded mutations of both) hold the two paths to the same trees.
 
 use compact_str::CompactString;
 
@@ -45,12 +45,15 @@ pub(super) fn parse(text: &str, origin: Origin, wanted: &dyn Fn(&str) -> bool) -
         entries: Vec::new(),
         items: Vec::new(),
         depth: 0,
+        column_memo: std::cell::Cell::new((usize::MAX, 0, 0)),
     };
     scanner.document()
 }
 
 /// Only characters libyaml accepts anywhere, and none that this module leaves to it: `\r`
-/// (CRLF documents), a byte order mark inside the stream, C0/C1 control characters.
+/// (CRLF documents), a byte order mark inside the stream, C0/C1 control characters, and the
+/// other characters libyaml (and so Go's YAML) reads as line breaks — NEL (U+0085), LS
+/// (U+2028), PS (U+2029) — which this module, reading lines at `\n`, would take for text.
 fn characters_ok(text: &str) -> bool {
     let ascii_ok = |b: u8| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t';
     let bytes = text.as_bytes();
@@ -59,7 +62,8 @@ fn characters_ok(text: &str) -> bool {
         Some(i) if bytes[i] < 0x80 => false,
         Some(i) => text[i..].chars().all(|c| match c as u32 {
             c @ 0..=0x7f => ascii_ok(c as u8),
-            0x85 | 0xa0..=0xd7ff | 0x10000..=0x10ffff => true,
+            0x2028 | 0x2029 => false,
+            0xa0..=0xd7ff | 0x10000..=0x10ffff => true,
             0xe000..=0xfffd => c != '\u{feff}',
             _ => false,
         }),
@@ -97,6 +101,8 @@ struct Scanner<'t, 'w> {
     items: Vec<Node>,
     /// Block collections open around the current position.
     depth: usize,
+    /// The last column counted: line start, offset, column (see [`Scanner::column`]).
+    column_memo: std::cell::Cell<(usize, usize, usize)>,
 }
 
 /// Bytes that cannot start a plain scalar (`-`, `?` and `:` can, when not followed by a space,
@@ -264,14 +270,25 @@ impl<'t> Scanner<'t, '_> {
         }
     }
 
-    /// libyaml counts columns in characters.
+    /// libyaml counts columns in characters. Nodes on one line are asked for left to right, so
+    /// counting resumes from the last answer: a one-line flow list with a million items is
+    /// counted once, not once per item (which was quadratic).
     fn column(&self, line_start: usize, at: usize) -> usize {
-        let prefix = &self.b[line_start..at];
-        if prefix.is_ascii() {
-            prefix.len()
+        let (memo_line, memo_at, memo_col) = self.column_memo.get();
+        let (from, col) = if memo_line == line_start && memo_at <= at {
+            (memo_at, memo_col)
         } else {
-            self.text[line_start..at].chars().count()
-        }
+            (line_start, 0)
+        };
+        let part = &self.b[from..at];
+        let col = col
+            + if part.is_ascii() {
+                part.len()
+            } else {
+                self.text[from..at].chars().count()
+            };
+        self.column_memo.set((line_start, at, col));
+        col
     }
 
     fn scalar(
@@ -326,7 +343,7 @@ impl<'t> Scanner<'t, '_> {
                 other => break other,
             }
         };
-        let entries: Vec<_> = self.entries.drain(base..).collect();
+        let entries = take_from(&mut self.entries, base);
         let end = entries
             .last()
             .map(|(_, v)| v.end - self.origin.offset)
@@ -365,7 +382,7 @@ impl<'t> Scanner<'t, '_> {
                 other => break other,
             }
         };
-        let items: Vec<_> = self.items.drain(base..).collect();
+        let items = take_from(&mut self.items, base);
         let end = items
             .last()
             .map(|v| v.end - self.origin.offset)
@@ -847,6 +864,21 @@ impl<'t> Scanner<'t, '_> {
         let node = self.scalar(p, end, line, &self.text[p..end], Style::Plain);
         Ok(Some(Key { node, colon }))
     }
+}
+
+/// The collection's own entries, `stack[base..]`, as an exact-size `Vec`. When they are most of
+/// the stack (one huge list), the stack itself becomes the `Vec` and the few entries below
+/// `base` move to a new stack: copying a million nodes into a second buffer would hold both
+/// (3x the nodes' memory at the peak, with the stack's spare capacity).
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
+    let len = stack.len() - base;
+    if len <= 64 || len < base {
+        return stack.drain(base..).collect();
+    }
+    let mut own = std::mem::take(stack);
+    stack.extend(own.drain(..base));
+    own.shrink_to_fit();
+    own
 }
 
 /// A mapping key and the offset of its `:`.

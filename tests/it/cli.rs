@@ -204,7 +204,10 @@ fn invalid_utf8() {
     cmd.arg("post-render").arg("-r").arg(&rules);
     let out = run_with_stdin(cmd, b"kind: Pod\nmetadata: {name: \xff}\n");
     assert!(!out.status.success() && out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid UTF-8 (byte 27, line 2)"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("not valid UTF-8: document 1, line 2 (byte 27)")
+    );
 }
 
 #[test]

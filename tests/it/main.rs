@@ -17,6 +17,7 @@ mod krm;
 mod kustomize;
 mod leaks;
 mod list_items;
+mod mutation;
 mod plugin;
 mod release;
 mod schema;

@@ -102,6 +102,11 @@ const ACCEPTED: &[&str] = &[
     "- a\n  - b\n",
     "a:\n  value\n  more\n",
     "a: b\nc: d",
+    "a: <<\nb: [<<, x]\n",
+    // Columns counted on from the last node of the line, across characters of several bytes.
+    "ä: [ü, b, {é: [x, ü]}, 'ö', c]\nb: {ä: 1, b: [x, ü]}\n",
+    "- [ä, ü]\n- {ö: [1, 2]}\n",
+    "a: 1\nb: 2\na: 3\n",
 ];
 
 #[test]
@@ -152,6 +157,20 @@ fn defers_on_what_it_does_not_read() {
         "--- a\n",
         "a: @x\n",
         "a: `x\n",
+        // What libyaml (and Go) read as line breaks besides `\n`.
+        "a: b\u{2028}c: d\n",
+        "a: b\u{2029}\n",
+        "a: b\u{85}c: d\n",
+        "# comment\u{2028}a: 1\n",
+        "a: 'x\u{2028}y'\n",
+        "a: |\n  x\u{85}y\n",
+        "a: b\rc: d\n",
+        // Issue 12's shapes: properties, explicit keys, aliases (merge keys and duplicates are
+        // read like libyaml does and refused after, on both paths).
+        "a: !!seq\n- x\n",
+        "a: &ips\n  - x\n",
+        "? a\n: - x\n",
+        "a: *c\n",
     ] {
         deferred(text);
     }
@@ -317,8 +336,56 @@ impl Rng {
 /// replaced, a line re-indented, duplicated or joined with the next.
 fn mutate(text: &str, rng: &mut Rng) -> String {
     const PIECES: &[&str] = &[
-        ":", ": ", "-", "- ", " ", "  ", "#", " #", "'", "\"", "|", "|-", ">", "[", "]", "{", "}",
-        ",", "\t", "\n", "&a ", "*a", "!t ", "?", "\\", "...", "---", "x", "ü", "\n  ", "\n- ",
+        ":",
+        ": ",
+        "-",
+        "- ",
+        " ",
+        "  ",
+        "#",
+        " #",
+        "'",
+        "\"",
+        "|",
+        "|-",
+        ">",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "\t",
+        "\n",
+        "&a ",
+        "*a",
+        "!t ",
+        "?",
+        "\\",
+        "...",
+        "---",
+        "x",
+        "ü",
+        "\n  ",
+        "\n- ",
+        // Issue 12's classes: other line breaks, BOMs, properties, explicit and merge keys,
+        // aliases, nulls, document markers.
+        "\u{85}",
+        "\u{2028}",
+        "\u{2029}",
+        "\r",
+        "\r\n",
+        "\u{feff}",
+        "!!seq ",
+        "&ips ",
+        "? ",
+        "<<: ",
+        "*c",
+        "~",
+        "\n...\n",
+        "\n---\n",
+        "kind: Pod\n",
+        "|",
+        "|-\n  x",
     ];
     let mut s = text.to_owned();
     let at = |rng: &mut Rng, s: &str| {
