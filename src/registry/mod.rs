@@ -4,4 +4,5 @@
 pub mod credentials;
 pub mod dockerconfig;
 pub mod image;
+pub mod keyring;
 pub mod secret;
