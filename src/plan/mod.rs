@@ -90,6 +90,11 @@ pub struct PlannedSecret {
     pub namespace: Option<String>,
     /// Indexes into `Config::registries` whose credentials go into this Secret.
     pub registries: Vec<usize>,
+    /// Its `auths` keys, each with the registry whose credentials it carries: the registry's
+    /// own key first (what `kubectl create secret docker-registry` writes), then one per other
+    /// host spelling of the images that need it (`registry-1.docker.io` for Docker Hub), so the
+    /// kubelet sends it for each (see `registry::keyring`).
+    pub auths: Vec<(usize, String)>,
     /// A pre-install/pre-upgrade hook pod needs it: Helm runs those hooks before it creates the
     /// release's resources, so the Secret must be a hook itself (Helm 4; Helm 3 sends no hooks).
     pub hook: bool,

@@ -100,6 +100,7 @@ impl Planner<'_, '_> {
             "imagePullSecrets",
             &names,
             ItemShape::NameRef,
+            r.syntax,
         ) {
             Ok(edits) => self.plan.edits.extend(edits),
             Err(e) => return self.edit_problem(&r.at, &list_path, e),
@@ -157,11 +158,7 @@ impl Planner<'_, '_> {
                 };
                 let selected = match rule.selector.images() {
                     Some(patterns) => patterns.matches_image(&image),
-                    None => self
-                        .config
-                        .registries_for_host(image.registry())
-                        .next()
-                        .is_some(),
+                    None => self.config.registries_serving(&image).next().is_some(),
                 };
                 if !selected {
                     continue;
@@ -173,7 +170,7 @@ impl Planner<'_, '_> {
                     &[],
                     "imagePullPolicy",
                     Leaf::Scalar(policy.as_str()),
-                    Syntax::Yaml,
+                    r.syntax,
                 ) {
                     Ok(edits) => self.plan.edits.extend(edits),
                     Err(e) => self.edit_problem(
@@ -244,6 +241,37 @@ mod tests {
                 .filter(|e| e.text.contains("imagePullPolicy: Always"))
                 .count();
             assert_eq!(policies, set, "{images}");
+        }
+    }
+
+    #[test]
+    fn a_json_document_stays_json() {
+        // Issue 13 item 6: YAML flow syntax (`imagePullSecrets: [{name: pull}]`) was inserted.
+        let cases = [
+            // no list yet: the key is added
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"r.example.com/x"}]}}"#,
+            // an empty list, and an imagePullPolicy to set
+            "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"p\"},\n  \"spec\": {\n    \"imagePullSecrets\": [],\n    \"containers\": [{\"name\": \"c\", \"image\": \"r.example.com/x\"}]\n  }\n}\n",
+            // a list holding another secret
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"imagePullSecrets":[{"name":"other"}],"containers":[{"name":"c","image":"r.example.com/x"}]}}"#,
+        ];
+        let rule = "rules:\n  - name: all\n    imagePullPolicy: Always\n";
+        for input in cases {
+            let plan = super::super::testing::plan(rule, input);
+            let out = crate::edit::apply(input, &plan.edits);
+            let json: serde_json::Value =
+                serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+            let names: Vec<&str> = json["spec"]["imagePullSecrets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(names.last(), Some(&"pull"), "{out}");
+            assert_eq!(
+                json["spec"]["containers"][0]["imagePullPolicy"], "Always",
+                "{out}"
+            );
         }
     }
 }

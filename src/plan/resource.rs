@@ -17,6 +17,10 @@ pub(super) struct Resource<'n> {
     pub(super) prefix: String,
     /// A Helm hook that runs before the release's resources exist.
     pub(super) pre_hook: bool,
+    /// What edits to it are written in: JSON for a JSON document, so it stays JSON.
+    pub(super) syntax: Syntax,
+    /// Its container images (or `image` fields, for target rules), parsed.
+    pub(super) images: Vec<ImageRef>,
 }
 
 impl Planner<'_, '_> {
@@ -88,6 +92,8 @@ impl Planner<'_, '_> {
             pre_hook: hooks
                 .split(',')
                 .any(|h| matches!(h.trim(), "pre-install" | "pre-upgrade")),
+            syntax: Syntax::of(node),
+            images: Vec::new(),
         };
         if r.kind == "Secret" && r.api_version == "v1" {
             self.existing_secret(&r);
@@ -100,7 +106,8 @@ impl Planner<'_, '_> {
         }
         let pod_spec =
             kinds::pod_spec_path(r.api_version, r.kind).and_then(|p| self.pod_spec(&r, p.path));
-        let images = match &pod_spec {
+        let mut r = r;
+        r.images = match &pod_spec {
             Some((spec, _)) => self.images_of(&r, spec),
             None if self.rules.iter().any(|rule| rule.target.is_some()) => {
                 let mut found = Vec::new();
@@ -109,6 +116,7 @@ impl Planner<'_, '_> {
             }
             None => Vec::new(),
         };
+        let images = &r.images;
         let subject = Subject {
             kind: r.kind,
             name: r.name,
@@ -117,7 +125,7 @@ impl Planner<'_, '_> {
                 .or(self.options.namespace.as_deref())
                 .unwrap_or(""),
             labels: &r.labels,
-            images: &images,
+            images,
             source: r.source.as_deref(),
         };
         // Any workload that mounts an edited config must restart, whether or not a rule
@@ -137,9 +145,9 @@ impl Planner<'_, '_> {
             return;
         }
         if let Some((spec, path)) = pod_spec {
-            self.pod_rules(&r, spec, &path, &images, &rules);
+            self.pod_rules(&r, spec, &path, &r.images, &rules);
         }
-        self.target_rules(&r, &images, &rules);
+        self.target_rules(&r, &r.images, &rules);
     }
 
     /// Every container image of a pod spec, parsed; unparseable ones are warned about once.

@@ -62,6 +62,7 @@ impl Planner<'_, '_> {
                     "imagePullSecrets",
                     &added,
                     ItemShape::NameRef,
+                    Syntax::of(&node),
                 ) {
                     Ok(edits) => self.plan.edits.extend(edits),
                     Err(e) => self.edit_problem(&at, "imagePullSecrets", e),

@@ -41,7 +41,8 @@ pub use problem::{Position, Problem, ProblemKind, RulesError};
 use crate::edit::fieldpath::FieldPath;
 pub use crate::edit::{ItemShape, Syntax};
 use crate::registry::credentials::CredentialSource;
-use crate::registry::image::normalize_registry_host;
+use crate::registry::image::{ImageRef, normalize_registry_host};
+use crate::registry::keyring::Entry;
 use crate::rules::selector::{Selector, Subject};
 
 /// The one `apiVersion` this version reads.
@@ -89,6 +90,9 @@ pub struct Registry {
     /// `normalize_registry_host(server)`: what [`crate::registry::image::ImageRef::registry`] is
     /// compared with.
     pub host: String,
+    /// `server` as the kubelet's keyring reads it: which images it serves, and the `auths`
+    /// key the Secret carries for it (scheme and `/v1/`, `/v2/` dropped).
+    pub entry: Entry,
     /// Name of the pull Secret; a valid DNS-1123 subdomain.
     pub secret: String,
     pub email: Option<String>,
@@ -277,6 +281,19 @@ impl Config {
     pub fn registries_for_host(&self, host: &str) -> impl Iterator<Item = &Registry> {
         let host = normalize_registry_host(host);
         self.registries.iter().filter(move |r| r.host == host)
+    }
+
+    /// Registries that serve this image, with their index into `registries`: those whose entry
+    /// the kubelet matches (ports, a glob per host part, a string-prefix path), with any Docker
+    /// Hub spelling taken for Docker Hub. See [`Entry::serves`].
+    pub fn registries_serving<'a>(
+        &'a self,
+        image: &'a ImageRef,
+    ) -> impl Iterator<Item = (usize, &'a Registry)> + 'a {
+        self.registries
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.entry.serves(image))
     }
 
     /// Registries whose credentials go into this Secret (one Secret may serve several hosts).

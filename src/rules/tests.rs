@@ -503,6 +503,41 @@ fn empty_and_missing_server() {
 }
 
 #[test]
+fn servers_the_kubelet_could_never_match_are_refused_with_what_to_write() {
+    // (server, a part of the message, a part of the hint); issue 13 item 3.
+    let cases = [
+        (
+            "\"harbor[.example.com\"",
+            "not a valid glob",
+            "close the `[...]` class",
+        ),
+        ("harbor.example.com:50x0", "invalid port", "digits only"),
+        (
+            "\"harbor_ex{ample}.com\"",
+            "cannot hold",
+            "host[:port][/path]",
+        ),
+    ];
+    for (server, message, hint) in cases {
+        let text =
+            with_rules(&[]).replace("server: harbor.example.com", &format!("server: {server}"));
+        let p = assert_one(&text, ProblemKind::InvalidServer, 4, 13, hint);
+        assert!(p.message.contains(message), "{server}: {}", p.message);
+        assert!(p.message.contains("never send"), "{}", p.message);
+    }
+    // A glob per host part, a path, a scheme with `/v2/`: all matchable, so accepted.
+    for server in [
+        "\"*.dkr.ecr.eu-west-1.amazonaws.com\"",
+        "harbor.example.com/team-a",
+        "https://other.example.com/v2/",
+    ] {
+        let text =
+            with_rules(&[]).replace("server: harbor.example.com", &format!("server: {server}"));
+        Config::parse(&text, "regcred.yaml").unwrap_or_else(|e| panic!("{server}: {e}"));
+    }
+}
+
+#[test]
 fn missing_secret_suggests_one_from_the_host() {
     let text = with_rules(&[]).replace("    secret: harbor-pull\n", "");
     assert_one(
