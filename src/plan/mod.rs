@@ -119,6 +119,10 @@ pub struct Change {
     pub added: Vec<String>,
     /// Secrets the rules wanted that the document already listed.
     pub present: Vec<String>,
+    /// Secrets its ServiceAccount gave the pod (in the input, or declared in the rules'
+    /// `serviceAccounts`), put first on the list the pod now has of its own: with a list the
+    /// pod no longer inherits them.
+    pub inherited: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,12 +176,14 @@ pub(crate) fn plan(
         existing: HashMap::new(),
         service_accounts: HashMap::new(),
         sa_needs: Vec::new(),
+        unknown_service_accounts: Vec::new(),
         templates: Vec::new(),
         changed_configs: Vec::new(),
         names,
         secret_registries: HashMap::new(),
     };
     let wanted = |kind: &str| interest.wants(kind);
+    planner.read_service_accounts();
     for doc in &stream.docs {
         let text = stream.doc_text(doc);
         if crate::input::stream::top_level_kind(text).is_some_and(|kind| !interest.wants(kind)) {
@@ -234,7 +240,6 @@ pub(crate) fn render_rule_templates(
 struct Interest {
     /// Kinds named by target rules; `None` inside means a target rule matches any kind.
     target_kinds: Option<Vec<String>>,
-    service_accounts: bool,
     config_maps: bool,
 }
 
@@ -250,7 +255,6 @@ impl Interest {
         }
         Interest {
             target_kinds,
-            service_accounts: rules.iter().any(|r| r.mode == Mode::ServiceAccount),
             // Pod templates mounting an edited embedded config get restart annotations.
             config_maps: rules
                 .iter()
@@ -258,13 +262,13 @@ impl Interest {
         }
     }
 
-    /// Pod spec holders, Secrets (never emit one twice; redact in diffs), lists of resources,
-    /// and whatever the rules can target.
+    /// Pod spec holders, Secrets (never emit one twice; redact in diffs), ServiceAccounts
+    /// (what pods inherit), lists of resources, and whatever the rules can target.
     fn wants(&self, kind: &str) -> bool {
         kinds::may_hold_pod_spec(kind)
             || kind == "Secret"
+            || kind == "ServiceAccount"
             || kind.ends_with("List")
-            || (self.service_accounts && kind == "ServiceAccount")
             || (self.config_maps && kind == "ConfigMap")
             || self
                 .target_kinds
@@ -292,6 +296,9 @@ struct Planner<'s, 'c> {
     service_accounts: HashMap<(String, String), (Node, Location)>,
     /// ServiceAccounts that `mode: serviceAccount` rules want to list secrets.
     sa_needs: Vec<SaNeed>,
+    /// ServiceAccounts neither in the input nor declared, run as by pods that now list their
+    /// own secrets: (effective namespace, name) -> those pods.
+    unknown_service_accounts: Vec<((String, String), Vec<Location>)>,
     /// Pod templates that use ConfigMaps, for restart annotations.
     templates: Vec<TemplateRef>,
     /// Embedded configs changed in ConfigMaps: (effective namespace, name, key, checksum).
@@ -305,6 +312,7 @@ struct Planner<'s, 'c> {
 impl Planner<'_, '_> {
     fn finish(mut self) -> Result<Plan, InputProblems> {
         self.service_account_edits();
+        self.warn_unknown_service_accounts();
         self.rollout_annotations();
         self.emit_secrets();
         self.warn_ambiguous_namespaces();

@@ -92,7 +92,27 @@ impl Planner<'_, '_> {
         let (present, added): (Vec<String>, Vec<String>) = pod_secrets
             .into_iter()
             .partition(|name| existing.contains(name));
-        let names: Vec<&str> = added.iter().map(String::as_str).collect();
+        // Pods that list a secret themselves need nothing from their ServiceAccount for it.
+        sa_secrets.retain(|s| !existing.contains(s) && !added.contains(s));
+        let sa = pod_spec
+            .get("serviceAccountName")
+            .or_else(|| pod_spec.get("serviceAccount"))
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default");
+        // A pod created with an empty list gets its ServiceAccount's (ServiceAccount admission,
+        // plugin/pkg/admission/serviceaccount/admission.go); one that lists any does not. So a
+        // pod getting a list of its own for the first time keeps what its ServiceAccount gave.
+        let inherited = if existing.is_empty() && !added.is_empty() {
+            let mut inherited = self.service_account_gives(r, sa);
+            // What `mode: serviceAccount` rules are about to put on the ServiceAccount.
+            append_missing(&mut inherited, sa_secrets.iter().cloned());
+            inherited.retain(|s| !added.contains(s));
+            inherited
+        } else {
+            Vec::new()
+        };
+        let names: Vec<&str> = inherited.iter().chain(&added).map(String::as_str).collect();
         match edit::append_to_list(
             self.stream.text,
             self.stream.newline,
@@ -105,22 +125,15 @@ impl Planner<'_, '_> {
             Ok(edits) => self.plan.edits.extend(edits),
             Err(e) => return self.edit_problem(&r.at, &list_path, e),
         }
-        // Pods that list a secret themselves need nothing from their ServiceAccount for it.
-        sa_secrets.retain(|s| !existing.contains(s) && !added.contains(s));
-        let all: Vec<String> = added
+        let all: Vec<String> = inherited
             .iter()
+            .chain(&added)
             .chain(&present)
             .chain(&sa_secrets)
             .cloned()
             .collect();
         self.need(&all, r, &extra_namespaces);
         if !sa_secrets.is_empty() {
-            let sa = pod_spec
-                .get("serviceAccountName")
-                .or_else(|| pod_spec.get("serviceAccount"))
-                .and_then(Node::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or("default");
             self.sa_need(r, sa, sa_secrets, create_sa);
         }
         if !added.is_empty() || !present.is_empty() {
@@ -130,6 +143,7 @@ impl Planner<'_, '_> {
                 path: list_path,
                 added,
                 present,
+                inherited,
             });
         }
     }

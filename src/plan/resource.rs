@@ -98,11 +98,8 @@ impl Planner<'_, '_> {
         if r.kind == "Secret" && r.api_version == "v1" {
             self.existing_secret(&r);
         }
-        if r.kind == "ServiceAccount" && r.api_version == "v1" && self.interest.service_accounts {
-            let key = (self.effective_namespace(r.namespace), r.name.to_string());
-            self.service_accounts
-                .entry(key)
-                .or_insert_with(|| (node.clone(), r.at.clone()));
+        if r.kind == "ServiceAccount" && r.api_version == "v1" {
+            self.remember_service_account(&r);
         }
         let pod_spec =
             kinds::pod_spec_path(r.api_version, r.kind).and_then(|p| self.pod_spec(&r, p.path));

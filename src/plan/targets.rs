@@ -189,6 +189,7 @@ impl Planner<'_, '_> {
             path,
             added,
             present,
+            inherited: Vec::new(),
         });
     }
 }
