@@ -155,7 +155,7 @@ fn rendered_manifest_matches_kubectl_object() {
             payload: Payload::Data(&json),
             source: "helm-regcred/pull-secrets.yaml",
             filename_annotation: true,
-            hook: false,
+            hook: None,
         };
         let rendered = manifest.render();
         let ours: Value = serde_saphyr::from_str(&rendered)

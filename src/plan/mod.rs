@@ -32,6 +32,7 @@ use crate::error::{InputProblems, Location, Problem, ProblemKind};
 use crate::input::stream::{Document, Stream};
 use crate::kinds::{self, CONTAINER_LISTS};
 use crate::registry::image::ImageRef;
+use crate::registry::secret::HookSecret;
 use crate::rules::selector::Subject;
 use crate::rules::template::Renderer;
 use crate::rules::{Config, ImagePullPolicy, Mode, Rule, SecretNamespaces, Target};
@@ -95,9 +96,10 @@ pub struct PlannedSecret {
     /// host spelling of the images that need it (`registry-1.docker.io` for Docker Hub), so the
     /// kubelet sends it for each (see `registry::keyring`).
     pub auths: Vec<(usize, String)>,
-    /// A pre-install/pre-upgrade hook pod needs it: Helm runs those hooks before it creates the
-    /// release's resources, so the Secret must be a hook itself (Helm 4; Helm 3 sends no hooks).
-    pub hook: bool,
+    /// A hook Secret: only hook pods list it (under a name of its own), so it is a Helm hook
+    /// for their events, created before them and deleted once they succeeded (Helm 4; Helm 3
+    /// sends no hooks). `None`: a release resource, for the release's pods.
+    pub hook: Option<HookSecret>,
 }
 
 /// A ServiceAccount the output must contain, listing these pull secrets.
@@ -181,6 +183,8 @@ pub(crate) fn plan(
         changed_configs: Vec::new(),
         names,
         secret_registries: HashMap::new(),
+        release_names: Default::default(),
+        hook_names: Vec::new(),
     };
     let wanted = |kind: &str| interest.wants(kind);
     planner.read_service_accounts();
@@ -307,6 +311,10 @@ struct Planner<'s, 'c> {
     names: Renderer<'c>,
     /// Rendered secret name -> the creating registries (indexes) whose `secret` rendered to it.
     secret_registries: HashMap<String, Vec<usize>>,
+    /// Every rendered name the rules give (hook names must differ from all of them).
+    release_names: std::collections::HashSet<String>,
+    /// Hook Secret names in use: (hook name, the Secret it stands for, first pod to list it).
+    hook_names: Vec<(String, String, Location)>,
 }
 
 impl Planner<'_, '_> {
@@ -315,6 +323,7 @@ impl Planner<'_, '_> {
         self.warn_unknown_service_accounts();
         self.rollout_annotations();
         self.emit_secrets();
+        self.check_hook_names();
         self.warn_ambiguous_namespaces();
         if !self.problems.is_empty() {
             return Err(InputProblems(self.problems));

@@ -89,6 +89,7 @@ impl Planner<'_, '_> {
         if let Some((rule, policy)) = policy {
             self.pull_policy(r, pod_spec, &spec_path, rule, policy);
         }
+        let pod_secrets = self.hook_secret_names(r, pod_secrets);
         let (present, added): (Vec<String>, Vec<String>) = pod_secrets
             .into_iter()
             .partition(|name| existing.contains(name));

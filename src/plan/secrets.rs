@@ -8,7 +8,9 @@ use crate::registry::keyring::Entry;
 pub(super) struct Need {
     pub(super) name: String,
     pub(super) namespace: Option<String>,
-    pub(super) hook: bool,
+    /// Hook pods need it (then it is a hook Secret, by [`hook_secret_name`]): their events and
+    /// lowest weight.
+    pub(super) hook: Option<HookSecret>,
     /// The images of the resources that need it: the host spellings its `auths` keys follow.
     pub(super) images: Vec<ImageRef>,
 }
@@ -55,7 +57,7 @@ impl Planner<'_, '_> {
                 s.name == name && options.namespace_of(s.namespace.as_deref()) == key.1
             }) {
                 Some(i) => {
-                    self.plan.secrets[i].hook |= hook;
+                    merge_hook(&mut self.plan.secrets[i].hook, hook.as_ref());
                     images[i].extend(need_images);
                 }
                 None => {
@@ -64,13 +66,21 @@ impl Planner<'_, '_> {
                         namespace,
                         registries,
                         auths: Vec::new(),
-                        hook,
+                        hook: None,
                     });
+                    let last = self.plan.secrets.len() - 1;
+                    merge_hook(&mut self.plan.secrets[last].hook, hook.as_ref());
                     images.push(need_images);
                 }
             }
         }
         let config = self.config;
+        for secret in &mut self.plan.secrets {
+            // Created before every hook pod that uses it, whatever the event.
+            if let Some(hook) = &mut secret.hook {
+                hook.weight = hook.weight.saturating_sub(1);
+            }
+        }
         for (secret, images) in self.plan.secrets.iter_mut().zip(&images) {
             let mut auths: Vec<(usize, String)> = Vec::new();
             for &i in &secret.registries {
@@ -120,6 +130,7 @@ impl Planner<'_, '_> {
                         .enumerate()
                         .filter(|(_, reg)| reg.secret == source && reg.create)
                         .map(|(i, _)| i);
+                    self.release_names.insert(name.clone());
                     let known = self.secret_registries.entry(name.clone()).or_default();
                     for i in creators {
                         if !known.contains(&i) {
@@ -203,17 +214,21 @@ impl Planner<'_, '_> {
     /// Record that the resource needs these Secrets, in its namespace and the extra ones.
     pub(super) fn need(&mut self, secrets: &[String], r: &Resource, extra_namespaces: &[String]) {
         let images = &r.images;
+        let hook_names: Vec<String> = self.hook_names.iter().map(|(h, _, _)| h.clone()).collect();
         let namespaces = std::iter::once(r.namespace.map(str::to_string))
             .chain(extra_namespaces.iter().map(|ns| Some(ns.clone())));
         for namespace in namespaces {
             for name in secrets {
+                // Only a hook pod's own hook Secrets are hooks; the release's Secrets it (or
+                // its ServiceAccount) lists stay release resources.
+                let hook = r.hook.as_ref().filter(|_| hook_names.contains(name));
                 let found = self
                     .needed
                     .iter_mut()
                     .find(|n| &n.name == name && n.namespace == namespace);
                 match found {
                     Some(need) => {
-                        need.hook |= r.pre_hook;
+                        merge_hook(&mut need.hook, hook);
                         for image in images {
                             if !need.images.contains(image) {
                                 need.images.push(image.clone());
@@ -223,10 +238,49 @@ impl Planner<'_, '_> {
                     None => self.needed.push(Need {
                         name: name.clone(),
                         namespace: namespace.clone(),
-                        hook: r.pre_hook,
+                        hook: hook.cloned(),
                         images: images.to_vec(),
                     }),
                 }
+            }
+        }
+    }
+
+    /// The names a hook pod lists instead of `names`: each Secret a registry creates becomes
+    /// its hook Secret (created before the pod, deleted after the hooks succeed), since the
+    /// release's Secret is not there yet (pre-install) or any more (post-delete). Secrets the
+    /// rules only reference exist in the cluster and stay as they are.
+    pub(super) fn hook_secret_names(&mut self, r: &Resource, names: Vec<String>) -> Vec<String> {
+        if r.hook.is_none() {
+            return names;
+        }
+        names
+            .into_iter()
+            .map(|name| {
+                let Some(registries) = self.secret_registries.get(&name).cloned() else {
+                    return name;
+                };
+                if registries.is_empty() {
+                    return name;
+                }
+                let hook = hook_secret_name(&name);
+                self.secret_registries.insert(hook.clone(), registries);
+                if !self.hook_names.iter().any(|(h, _, _)| *h == hook) {
+                    self.hook_names.push((hook.clone(), name, r.at.clone()));
+                }
+                hook
+            })
+            .collect()
+    }
+
+    /// A hook Secret's name must be one no registry's Secret has (and a valid name).
+    pub(super) fn check_hook_names(&mut self) {
+        for (hook, name, at) in std::mem::take(&mut self.hook_names) {
+            if hook.len() > 253 || self.release_names.contains(&hook) {
+                self.problems.push(Problem {
+                    at,
+                    kind: ProblemKind::HookSecretName { name, hook },
+                });
             }
         }
     }
@@ -277,6 +331,28 @@ impl Planner<'_, '_> {
         for m in messages {
             self.warn(None, m);
         }
+    }
+}
+
+/// The hook Secret of Secret `name`: a suffix no DNS-1123 name loses, checked against the
+/// rules' own names by [`Planner::check_hook_names`].
+pub fn hook_secret_name(name: &str) -> String {
+    format!("{name}-hook")
+}
+
+/// Fold the hook facts of one more user into `into`: every event, the lowest weight.
+fn merge_hook(into: &mut Option<HookSecret>, hook: Option<&HookSecret>) {
+    let Some(hook) = hook else { return };
+    match into {
+        Some(into) => {
+            for event in &hook.events {
+                if !into.events.contains(event) {
+                    into.events.push(event.clone());
+                }
+            }
+            into.weight = into.weight.min(hook.weight);
+        }
+        None => *into = Some(hook.clone()),
     }
 }
 

@@ -57,7 +57,7 @@ pub(crate) fn secret_documents(
                 payload: json.as_deref().map_or(Payload::Redacted, Payload::Data),
                 source: SECRETS_SOURCE,
                 filename_annotation: naming == SourceNaming::Annotation,
-                hook: secret.hook,
+                hook: secret.hook.as_ref(),
             }
             .render()
         })

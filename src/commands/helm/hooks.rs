@@ -1,5 +1,5 @@
-//! Helm 3 never post-renders hooks: find the pre-install/pre-upgrade hook pods in what it
-//! printed that still lack their pull secret.
+//! Helm 3 never post-renders hooks: find the hook pods in what it printed that still lack their
+//! pull secret and would fail without it.
 
 use helm_regcred::engine::{self, Env, Request};
 use helm_regcred::{Config, Options, Stream};
@@ -7,15 +7,17 @@ use helm_regcred::{Config, Options, Stream};
 /// What Helm 3 cannot do for hooks, and what to do instead (docs/helm.md, "Hooks").
 pub const HELM3_HOOKS: &str = "\
 helm-regcred: Helm 3 never passes hooks to a post-renderer: hook pods get no pull secret from
-  helm-regcred, and pre-install/pre-upgrade hooks run before the release's own Secret exists.
-  If a hook pulls from a private registry, either
-  - use Helm 4 (helm-regcred then adds the pull Secret as a hook too), or
+  helm-regcred; pre-install/pre-upgrade hooks run before the release's own Secret exists, and
+  post-delete hooks after it is gone. If a hook pulls from a private registry, either
+  - use Helm 4 with the helm-regcred post-renderer plugin (`helm plugin install`, then
+    `--post-renderer regcred-postrender`): hook pods then get a hook Secret of their own, created before
+    them and deleted once they succeeded; or
   - create the Secret before installing (`helm regcred create-secret`, and `create: false` for
     that registry in the rules) and reference it through the chart's values
     (`helm regcred values`).
   `helm regcred check RELEASE CHART` lists every pod that lacks its pull secret.";
 
-/// Pre-install/pre-upgrade hook pods in what Helm 3 printed that lack a pull secret the rules
+/// Pre-install, pre-upgrade and post-delete hook pods in what Helm 3 printed that lack a pull secret the rules
 /// give them, as `Kind/name (source): lacks secret`.
 pub fn helm3_unserved_hooks(
     printed: &[u8],
@@ -33,13 +35,17 @@ pub fn helm3_unserved_hooks(
     let Ok(stream) = Stream::parse(yaml.as_bytes()) else {
         return Vec::new();
     };
+    // The events at which the release's Secret is not there: before it is created, after it
+    // is deleted. (Other hook pods find it, when the chart lists it.)
     let pre_hooks: Vec<usize> = stream
         .docs
         .iter()
         .filter(|doc| {
             let text = stream.doc_text(doc);
             text.contains("helm.sh/hook")
-                && (text.contains("pre-install") || text.contains("pre-upgrade"))
+                && ["pre-install", "pre-upgrade", "post-delete"]
+                    .iter()
+                    .any(|event| text.contains(event))
         })
         .map(|doc| doc.index)
         .collect();
@@ -67,7 +73,23 @@ pub fn helm3_unserved_hooks(
                     .as_deref()
                     .map(|s| format!(" ({s})"))
                     .unwrap_or_default();
-            format!("{what}{from}: lacks {}", c.added.join(", "))
+            // The Secret the chart should list, not the hook Secret Helm 4 would get.
+            let names: Vec<&str> = c
+                .added
+                .iter()
+                .map(|name| {
+                    let hook = outcome
+                        .plan
+                        .secrets
+                        .iter()
+                        .any(|s| s.hook.is_some() && s.name == *name);
+                    match name.strip_suffix("-hook") {
+                        Some(base) if hook => base,
+                        _ => name.as_str(),
+                    }
+                })
+                .collect();
+            format!("{what}{from}: lacks {}", names.join(", "))
         })
         .collect()
 }
