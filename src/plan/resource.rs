@@ -175,23 +175,26 @@ impl Planner<'_, '_> {
     }
 }
 
+/// Helm's hook events, in the order its docs list them.
+pub(super) const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
 /// The events Helm runs a resource at, as `helm.sh/hook` lists them (comma-separated, blanks
 /// trimmed, unknown events ignored: `sortManifestsByHooks` in helm's pkg/release/util), and its
 /// `helm.sh/hook-weight` (`strconv.Atoi`, 0 when unparseable). `None` when it is no hook.
 /// (`crd-install`, Helm 2's, is no event Helm 3 or 4 runs.)
 pub(super) fn helm_hook(hooks: Option<&str>, weight: Option<&str>) -> Option<HookSecret> {
-    const EVENTS: &[&str] = &[
-        "pre-install",
-        "post-install",
-        "pre-delete",
-        "post-delete",
-        "pre-upgrade",
-        "post-upgrade",
-        "pre-rollback",
-        "post-rollback",
-        "test",
-        "test-success",
-    ];
+    const EVENTS: &[&str] = HOOK_EVENTS;
     let hooks = hooks?;
     let mut events: Vec<String> = Vec::new();
     for event in hooks.split(',').map(str::trim) {
@@ -318,7 +321,7 @@ mod tests {
                 ],
                 vec![(
                     "pull-hook",
-                    hook(&["pre-install", "pre-upgrade", "post-delete", "test"], -4),
+                    hook(&["pre-install", "post-delete", "pre-upgrade", "test"], -4),
                 )],
             ),
             // No event Helm runs: not a hook.

@@ -1,6 +1,7 @@
 //! Secret bookkeeping: which Secret names the rules give a resource, which namespaces need
 //! them, the Secrets the input already has, and the Secrets the plan emits.
 
+use super::resource::HOOK_EVENTS;
 use super::*;
 use crate::registry::keyring::Entry;
 
@@ -340,20 +341,22 @@ pub fn hook_secret_name(name: &str) -> String {
     format!("{name}-hook")
 }
 
-/// Fold the hook facts of one more user into `into`: every event, the lowest weight.
+/// Fold the hook facts of one more user into `into`: every event (in Helm's order, so the
+/// output does not depend on document order), the lowest weight.
 fn merge_hook(into: &mut Option<HookSecret>, hook: Option<&HookSecret>) {
     let Some(hook) = hook else { return };
-    match into {
-        Some(into) => {
-            for event in &hook.events {
-                if !into.events.contains(event) {
-                    into.events.push(event.clone());
-                }
-            }
-            into.weight = into.weight.min(hook.weight);
+    let into = into.get_or_insert_with(|| HookSecret {
+        events: Vec::new(),
+        weight: hook.weight,
+    });
+    for event in &hook.events {
+        if !into.events.contains(event) {
+            into.events.push(event.clone());
         }
-        None => *into = Some(hook.clone()),
     }
+    into.events
+        .sort_by_key(|e| HOOK_EVENTS.iter().position(|known| known == e));
+    into.weight = into.weight.min(hook.weight);
 }
 
 #[cfg(test)]

@@ -49,8 +49,20 @@ fn helm4_template_with_the_post_renderer_plugin() {
         .iter()
         .filter(|(s, _)| s == "helm-regcred/pull-secrets.yaml")
         .collect();
-    assert_eq!(secrets.len(), 1, "{stdout}");
-    assert!(secrets[0].1.contains("kind: Secret") && secrets[0].1.contains("name: demo-pull"));
+    // The release's Secret, and the hook Secret of the pre-install hook Job.
+    assert_eq!(secrets.len(), 2, "{stdout}");
+    assert!(secrets.iter().all(|(_, d)| d.contains("kind: Secret")));
+    assert!(
+        secrets
+            .iter()
+            .any(|(_, d)| d.contains("name: demo-pull\n") && !d.contains("helm.sh/hook"))
+    );
+    assert!(
+        secrets
+            .iter()
+            .any(|(_, d)| d.contains("name: demo-pull-hook\n")
+                && d.contains("helm.sh/hook: pre-install"))
+    );
     assert!(
         !stdout.contains("postrenderer.helm.sh/postrender-filename"),
         "Helm strips the annotation"
@@ -92,9 +104,12 @@ fn helm4_show_only_selects_the_added_secret() {
     );
     let (stdout, _) = ok(&out);
     let docs = documents(&stdout);
-    assert_eq!(docs.len(), 1, "{stdout}");
-    assert!(docs[0].1.contains("kind: Secret"));
-    assert!(docs[0].1.contains("type: kubernetes.io/dockerconfigjson"));
+    // The release's Secret and the pre-install hook Job's hook Secret.
+    assert_eq!(docs.len(), 2, "{stdout}");
+    for (_, doc) in &docs {
+        assert!(doc.contains("kind: Secret"));
+        assert!(doc.contains("type: kubernetes.io/dockerconfigjson"));
+    }
 }
 
 /// Helm 4 shows nothing of a failing post-renderer; `helm regcred last-error` has the exact
@@ -189,7 +204,7 @@ fn helm4_wrapper_template_and_diff() {
     let (stdout, stderr) = ok(&out);
     assert!(stdout.contains("# Source: helm-regcred/pull-secrets.yaml"));
     assert!(
-        stderr.contains("5 pod specs selected, 5 changed, 1 pull Secret added"),
+        stderr.contains("5 pod specs selected, 5 changed, 2 pull Secrets added"),
         "{stderr}"
     );
 
@@ -242,7 +257,7 @@ fn helm4_install_dry_run_through_the_wrapper() {
         .find(|d| d.contains("name: demo-migrate"))
         .unwrap();
     assert!(migrate.contains("- name: demo-pull-hook"), "{migrate}");
-    assert!(stderr.contains("1 pull Secret added"), "{stderr}");
+    assert!(stderr.contains("2 pull Secrets added"), "{stderr}");
 }
 
 /// A chart with a pre-install and a post-delete hook pod, and a release Deployment.
