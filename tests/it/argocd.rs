@@ -189,7 +189,7 @@ fn helm_app_generates_the_chart_with_pull_secrets() {
     let hook_secret = got.remove(&hook_key).unwrap();
     assert_eq!(
         hook_secret["metadata"]["annotations"]["helm.sh/hook"],
-        "pre-install"
+        "pre-install,pre-upgrade"
     );
 
     // Everything else is `helm template` with the release name and namespace Argo CD gave,
