@@ -12,6 +12,7 @@ mod helm4;
 mod image_oracle;
 mod krm;
 mod kustomize;
+mod planner;
 mod plugin;
 mod schema;
 mod targets;
