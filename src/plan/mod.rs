@@ -185,6 +185,7 @@ pub(crate) fn plan(
         secret_registries: HashMap::new(),
         release_names: Default::default(),
         hook_names: Vec::new(),
+        prefix_warnings: Default::default(),
     };
     let wanted = |kind: &str| interest.wants(kind);
     planner.read_service_accounts();
@@ -266,12 +267,12 @@ impl Interest {
         }
     }
 
-    /// Pod spec holders, Secrets (never emit one twice; redact in diffs), ServiceAccounts
-    /// (what pods inherit), lists of resources, and whatever the rules can target.
+    /// Pod spec holders, Secrets (never emit one twice; redact in diffs), lists of resources,
+    /// and whatever the rules can target. (ServiceAccounts are read before, by
+    /// `read_service_accounts`.)
     fn wants(&self, kind: &str) -> bool {
         kinds::may_hold_pod_spec(kind)
             || kind == "Secret"
-            || kind == "ServiceAccount"
             || kind.ends_with("List")
             || (self.config_maps && kind == "ConfigMap")
             || self
@@ -315,6 +316,8 @@ struct Planner<'s, 'c> {
     release_names: std::collections::HashSet<String>,
     /// Hook Secret names in use: (hook name, the Secret it stands for, first pod to list it).
     hook_names: Vec<(String, String, Location)>,
+    /// String-prefix path warnings already given (one per registry and image path).
+    prefix_warnings: std::collections::HashSet<String>,
 }
 
 impl Planner<'_, '_> {

@@ -207,7 +207,7 @@ impl Planner<'_, '_> {
             image_path,
             entry.key(),
         );
-        if !self.plan.warnings.iter().any(|w| w.message == message) {
+        if self.prefix_warnings.insert(message.clone()) {
             self.warn(Some(&r.at), message);
         }
     }
@@ -215,7 +215,10 @@ impl Planner<'_, '_> {
     /// Record that the resource needs these Secrets, in its namespace and the extra ones.
     pub(super) fn need(&mut self, secrets: &[String], r: &Resource, extra_namespaces: &[String]) {
         let images = &r.images;
-        let hook_names: Vec<String> = self.hook_names.iter().map(|(h, _, _)| h.clone()).collect();
+        let hook_names: Vec<String> = match r.hook {
+            Some(_) => self.hook_names.iter().map(|(h, _, _)| h.clone()).collect(),
+            None => Vec::new(),
+        };
         let namespaces = std::iter::once(r.namespace.map(str::to_string))
             .chain(extra_namespaces.iter().map(|ns| Some(ns.clone())));
         for namespace in namespaces {

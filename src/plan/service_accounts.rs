@@ -19,8 +19,11 @@ impl Planner<'_, '_> {
         for doc in &stream.docs {
             let text = stream.doc_text(doc);
             // Documents whose kind is unclear from the text (JSON, a `kind` nested oddly) are
-            // parsed to find out; problems with them are the main pass's to report.
-            if crate::input::stream::top_level_kind(text).is_some_and(|kind| !wanted(kind)) {
+            // parsed to find out when they may hold one; problems with them are the main
+            // pass's to report.
+            if !text.contains("ServiceAccount")
+                || crate::input::stream::top_level_kind(text).is_some_and(|kind| !wanted(kind))
+            {
                 continue;
             }
             let origin = Origin {

@@ -810,7 +810,7 @@ fn empty_lists_and_exclude() {
         "delete `names` to match any name",
     );
     let text = with_rules(&["  - name: r", "    secrets: []"]);
-    assert_one(&text, ProblemKind::EmptyList, 11, 13, "delete `secrets`");
+    assert_one(&text, ProblemKind::EmptyList, 10, 14, "delete `secrets`");
     let text = with_rules(&["  - name: r", "    exclude: {}"]);
     let p = assert_one(&text, ProblemKind::EmptyExclude, 10, 14, "delete `exclude`");
     assert!(
