@@ -58,18 +58,16 @@
 //! ```
 
 pub mod adapters;
-pub mod check;
 pub(crate) mod edit;
 pub mod engine;
 pub mod error;
-pub mod explain;
 pub mod input;
 pub mod kinds;
-pub mod kubelet;
 pub mod names;
 pub mod plan;
 pub mod registry;
 pub mod rules;
+pub mod trust;
 pub mod values;
 pub mod views;
 pub mod yaml;

@@ -2,8 +2,9 @@
 //!
 //! * `helm-regcred check [-r RULES] [-n NS] [--release R] [--output text|json|github]
 //!   [--strict] [FILE|-]...` reads manifests (stdin when no file is given);
-//! * `helm regcred check RELEASE CHART [helm flags]` renders the chart with `helm template` (no
-//!   post-renderer: the question is what the chart itself pulls) and checks that.
+//! * `helm regcred check RELEASE CHART [helm flags]` renders the chart with `helm template`
+//!   (no post-renderer: the question is what the chart itself pulls) and checks that; Helm's
+//!   command line is read by [`helm_regcred::adapters::helm`].
 //!
 //! Exit codes: 0 every private pull is covered, 1 findings (warnings too with `--strict`),
 //! 2 a usage or input error (bad flags, unreadable file, invalid rules or YAML).
@@ -13,7 +14,8 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
 use helm_regcred::adapters::helm;
-use helm_regcred::check::{Format, Report, check, report_schema};
+use helm_regcred::trust::Trust;
+use helm_regcred::views::check::{Format, Report, check, report_schema};
 use helm_regcred::{Config, Options, Stream};
 
 use super::process_env;
@@ -79,7 +81,7 @@ impl Flags {
     }
 }
 
-/// `check FILE...` or `check RELEASE CHART [helm flags]`.
+/// `check`: files (or stdin), or a chart when the arguments are `RELEASE CHART [helm flags]`.
 pub fn run(args: &Args) -> ExitCode {
     let flags = match Flags::parse(&args.args) {
         Ok(flags) => flags,
@@ -104,11 +106,13 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// `helm regcred check RELEASE CHART [helm flags]`: the chart rendered by `helm template`, then
-/// checked. Exit 2 when Helm cannot render it (Helm said why on stderr).
+/// `helm regcred check RELEASE CHART [helm flags]`: exit 2 when Helm cannot render it.
 fn chart(flags: &Flags, split: &helm::Split) -> ExitCode {
     let run = || -> anyhow::Result<Option<Report>> {
-        let config = Config::load(&split.rules_path(&process_env)?)?;
+        let trust = super::trust::from_env(Trust::Trusted)?;
+        let rules = split.rules_path(&process_env)?;
+        trust.check_rules_path(&rules)?;
+        let config = Config::load(&rules)?;
         let helm = helm::helm_bin(&process_env);
         let out = Command::new(&helm)
             .arg("template")
@@ -124,18 +128,20 @@ fn chart(flags: &Flags, split: &helm::Split) -> ExitCode {
         let options = Options {
             namespace: split.namespace(&process_env),
             release: split.release("template"),
+            trust,
         };
         run_check(&out.stdout, &config, &options, flags.strict).map(Some)
     };
     match run() {
         Ok(Some(report)) => conclude(&report, flags, None),
+        // Helm said why on stderr.
         Ok(None) => ExitCode::from(USAGE_OR_INPUT_ERROR),
         Err(e) => input_error(&e),
     }
 }
 
 /// `check [-r RULES] [-n NS] [--release R] [FILE|-]...`, with `flags.rest` holding those.
-pub fn files(flags: &Flags) -> ExitCode {
+fn files(flags: &Flags) -> ExitCode {
     let run = || -> anyhow::Result<(Report, Option<String>)> {
         let mut rules = None;
         let mut options = Options::default();
@@ -167,27 +173,21 @@ pub fn files(flags: &Flags) -> ExitCode {
         if options.namespace.is_none() {
             options.namespace = process_env("HELM_REGCRED_NAMESPACE").filter(|n| !n.is_empty());
         }
-        let config = load_rules(rules)?;
-        let input = helm_regcred::input::read_all(&files)?;
+        options.trust = super::trust::from_env(Trust::Trusted)?;
+        let path = helm_regcred::rules::find_file(rules.as_deref(), &process_env)?;
+        options.trust.check_rules_path(&path)?;
+        let config = Config::load(&path)?;
+        let input = super::read_input(&files)?;
         let name = match files.as_slice() {
             [one] if one.as_os_str() != "-" => Some(one.display().to_string()),
             _ => None,
         };
         Ok((run_check(&input, &config, &options, flags.strict)?, name))
     };
-    if flags.print_schema {
-        return print_schema();
-    }
     match run() {
         Ok((report, name)) => conclude(&report, flags, name.as_deref()),
         Err(e) => input_error(&e),
     }
-}
-
-/// The rules file: `-r`, else `$HELM_REGCRED_RULES`, else `./regcred.yaml`.
-pub fn load_rules(rules: Option<PathBuf>) -> anyhow::Result<Config> {
-    let path = helm_regcred::rules::find_file(rules.as_deref(), &process_env)?;
-    Ok(Config::load(&path)?)
 }
 
 /// The check of one stream.

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use helm_regcred::explain::{Filter, explain};
 use helm_regcred::rules::selector::Pattern;
-use helm_regcred::{Config, Options, Stream};
-
-use super::process_env;
+use helm_regcred::trust::Trust;
+use helm_regcred::views::explain::{Filter, explain};
+use helm_regcred::{Options, Stream};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -59,17 +58,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         namespace: args
             .release_namespace
             .clone()
-            .or_else(|| process_env("HELM_REGCRED_NAMESPACE").filter(|n| !n.is_empty())),
+            .or_else(|| super::process_env("HELM_REGCRED_NAMESPACE").filter(|n| !n.is_empty())),
         release: args.release.clone(),
+        trust: super::trust::from_env(Trust::Trusted)?,
     };
-    let config = Config::load(&helm_regcred::rules::find_file(
-        args.rules.as_deref(),
-        &process_env,
-    )?)?;
+    let rules = helm_regcred::rules::find_file(args.rules.as_deref(), &super::process_env)?;
+    options.trust.check_rules_path(&rules)?;
+    let config = helm_regcred::Config::load(&rules)?;
     let files: Vec<PathBuf> = args.file.iter().cloned().collect();
-    let input = helm_regcred::input::read_all(&files)?;
+    let input = super::read_input(&files)?;
     let stream = Stream::parse(&input)?;
-    let explanation = explain(&stream, &config, &options, &process_env, &filter)?;
+    let explanation = explain(&stream, &config, &options, &super::process_env, &filter)?;
     let out = match args.output {
         Output::Text => explanation.to_text(),
         Output::Json => explanation.to_json(),

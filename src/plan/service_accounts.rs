@@ -76,7 +76,7 @@ impl Planner<'_, '_> {
     pub(super) fn service_account_gives(&mut self, r: &Resource, sa: &str) -> Vec<String> {
         let key = (self.effective_namespace(r.namespace), sa.to_string());
         if let Some((node, at)) = self.service_accounts.get(&key) {
-            return match edit::existing_names(node, "imagePullSecrets") {
+            return match edit::existing_names(node, "imagePullSecrets", ItemShape::NameRef) {
                 Ok(names) => names,
                 Err(e) => {
                     let at = at.clone();
@@ -169,13 +169,15 @@ impl Planner<'_, '_> {
             );
             if let Some((node, at)) = self.service_accounts.get(&key) {
                 let (node, at) = (node.clone(), at.clone());
-                let existing = match edit::existing_names(&node, "imagePullSecrets") {
-                    Ok(names) => names,
-                    Err(e) => {
-                        self.edit_problem(&at, "imagePullSecrets", e);
-                        continue;
-                    }
-                };
+                // ServiceAccount.imagePullSecrets is []LocalObjectReference too.
+                let existing =
+                    match edit::existing_names(&node, "imagePullSecrets", ItemShape::NameRef) {
+                        Ok(names) => names,
+                        Err(e) => {
+                            self.edit_problem(&at, "imagePullSecrets", e);
+                            continue;
+                        }
+                    };
                 let added: Vec<&str> = need
                     .secrets
                     .iter()

@@ -1,4 +1,5 @@
-//! `check`, the CI gate: a view of the cluster simulation ([`crate::kubelet`]) over a stream.
+//! `check`, the CI gate: a view of the cluster simulation ([`crate::views::kubelet`]) over a
+//! stream.
 //!
 //! Every pod spec of every workload counts, whether or not a rule selects it. An image needs a
 //! credential when a registry of the rules serves it (a private pull); a finding is a private
@@ -19,12 +20,12 @@ use serde::Serialize;
 use crate::engine::Env;
 use crate::error::{Error, Location};
 use crate::input::stream::Stream;
-use crate::kubelet::{
-    self, Cluster, KnownSecret, Pod, Pull, SecretOrigin, SecretState, ServiceAccountOrigin,
-};
 use crate::plan::{Options, plan};
 use crate::registry::keyring::{Entry, kubelet_name};
 use crate::rules::Config;
+use crate::views::kubelet::{
+    self, Cluster, KnownSecret, Pod, Pull, SecretOrigin, SecretState, ServiceAccountOrigin,
+};
 
 /// The report's `apiVersion` and `kind`, so a consumer can tell versions apart.
 pub const API_VERSION: &str = "helm-regcred/v1";
@@ -235,7 +236,7 @@ pub fn cluster_for(
     Ok(cluster)
 }
 
-/// Runs the check.
+/// Runs the check; `env` answers templates' `env.NAME`.
 pub fn check(
     stream: &Stream,
     config: &Config,
@@ -244,7 +245,7 @@ pub fn check(
     strict: bool,
 ) -> Result<Report, Error> {
     let cluster = cluster_for(stream, config, options, env)?;
-    let view = kubelet::simulate(stream, config, options, env, &cluster)?;
+    let view = kubelet::simulate(stream, config, options, &cluster, env)?;
     Ok(report(&view, config, strict))
 }
 

@@ -3,6 +3,8 @@
 //! ends up with, and which of their credentials the kubelet sends for each image. `check` and
 //! `explain` are views of this simulation; it never changes the stream.
 //!
+//! The keyring itself is [`crate::registry::keyring`].
+//!
 //! The facts it follows, from kubernetes/kubernetes:
 //!
 //! * ServiceAccount admission (`plugin/pkg/admission/serviceaccount/admission.go`, `Admit`):
@@ -16,7 +18,7 @@
 //!   `.dockerconfigjson` of `kubernetes.io/dockerconfigjson` Secrets and `.dockercfg` of
 //!   `kubernetes.io/dockercfg` ones, skips any other, and fails the pull outright when one does
 //!   not decode; `pkg/kubelet/kuberuntime/kuberuntime_image.go` `PullImage` then looks the
-//!   image up in that keyring ([`crate::registry::keyring`]).
+//!   image up in that keyring.
 
 use std::collections::HashMap;
 
@@ -25,8 +27,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::engine::Env;
 use crate::error::{InputProblems, Location, Problem, ProblemKind};
-use crate::input::FILENAME_ANNOTATION;
 use crate::input::stream::{Document, Stream};
+use crate::input::template_source;
 use crate::kinds::{self, CONTAINER_LISTS, Step};
 use crate::plan::Options;
 use crate::registry::image::ImageRef;
@@ -258,15 +260,17 @@ pub fn serving_registry(
         .map(|(i, _)| i)
 }
 
-/// Simulates the cluster over `stream`.
+/// Simulates the cluster over `stream`; `env` answers templates' `env.NAME` (templated secret
+/// names and label values).
 pub fn simulate(
     stream: &Stream,
     config: &Config,
     options: &Options,
-    env: Env,
     cluster: &Cluster,
+    env: Env,
 ) -> Result<View, InputProblems> {
-    let names = Renderer::new(&config.vars, options.release.as_deref(), env);
+    let names = Renderer::new(&config.vars, options.release.as_deref(), env)
+        .with_policy(options.trust.clone());
     let default_rule;
     let rendered: Vec<Rule>;
     let rules: Vec<&Rule> = if config.rules.is_empty() {
@@ -411,10 +415,7 @@ impl Simulator<'_> {
         let text = |path: &[&str]| node.path(path).and_then(Node::as_str).map(str::to_string);
         let kind = text(&["kind"]).unwrap_or_default();
         let name = text(&["metadata", "name"]).unwrap_or_default();
-        let source = doc
-            .source
-            .clone()
-            .or_else(|| text(&["metadata", "annotations", FILENAME_ANNOTATION]));
+        let source = template_source(doc, &node);
         let namespace = text(&["metadata", "namespace"])
             .filter(|ns| !ns.is_empty())
             .or_else(|| self.options.namespace.clone())
@@ -919,8 +920,8 @@ mod tests {
             &stream,
             &config,
             &Options::default(),
-            &crate::engine::no_env,
             &Cluster::from_rules(&config),
+            &crate::engine::no_env,
         )
         .unwrap()
     }
@@ -1051,8 +1052,8 @@ mod tests {
             &stream,
             &config,
             &Options::default(),
-            &crate::engine::no_env,
             &cluster,
+            &crate::engine::no_env,
         )
         .unwrap();
         assert_eq!(served_of(&v.pods[4]), Some("pull"));

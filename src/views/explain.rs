@@ -3,7 +3,7 @@
 //!
 //! The input is planned as the post-renderer would plan it, the plan is applied (with
 //! placeholder credentials: `explain` never reads a password, and only the Secrets' `auths`
-//! keys matter here), and the kubelet is simulated over the result ([`crate::kubelet`]). Per
+//! keys matter here), and the kubelet is simulated over the result ([`super::kubelet`]). Per
 //! pod: each rule matched or, for a miss, the first selector field that failed with the actual
 //! value; the secrets kept, added or inherited from the ServiceAccount; for each image its
 //! normalized reference, the registry that serves it and why, and the Secret the kubelet sends.
@@ -17,15 +17,16 @@ use crate::engine::Env;
 use crate::error::Error;
 use crate::input::SourceNaming;
 use crate::input::stream::Stream;
-use crate::kubelet::{
-    self, Cluster, Pod, Pull, RuleResult, SecretOrigin, SecretState, ServiceAccountOrigin,
-};
 use crate::plan::{Options, plan};
 use crate::registry::credentials::Credentials;
 use crate::registry::image::ImageRef;
 use crate::registry::keyring::{DOCKER_HUB_DEFAULT_KEY, Entry, kubelet_name};
 use crate::rules::Config;
 use crate::rules::selector::Pattern;
+use crate::views::kubelet::{
+    self, Cluster, Pod, Pull, RuleResult, SecretOrigin, SecretState, ServiceAccountOrigin,
+};
+use crate::views::stream::{added_documents, assemble};
 
 /// Which pods to explain; every field that is set must match.
 #[derive(Debug, Clone, Default)]
@@ -142,7 +143,7 @@ pub struct ImageExplanation {
     pub served_why: String,
 }
 
-/// Explains the pods of `stream` that `filter` keeps.
+/// Explains the pods of `stream` that `filter` keeps; `env` answers templates' `env.NAME`.
 pub fn explain(
     stream: &Stream,
     config: &Config,
@@ -164,18 +165,13 @@ pub fn explain(
             (i, placeholder)
         })
         .collect();
-    let added = crate::views::stream::added_documents(
-        &plan,
-        config,
-        SourceNaming::of(stream),
-        Some(&credentials),
-    );
-    let output = crate::views::stream::assemble(stream, &added, &plan.edits);
+    let added = added_documents(&plan, config, SourceNaming::of(stream), Some(&credentials));
+    let output = assemble(stream, &added, &plan.edits);
     let after = Stream::parse(output.as_bytes()).map_err(Error::Input)?;
     let cluster = Cluster::from_rules(config);
-    let planned = kubelet::simulate(&after, config, options, env, &cluster)?;
+    let planned = kubelet::simulate(&after, config, options, &cluster, env)?;
     // The input's own view, for locations and what each pod listed before.
-    let before = kubelet::simulate(stream, config, options, env, &cluster)?;
+    let before = kubelet::simulate(stream, config, options, &cluster, env)?;
     let offset = plan.secrets.len() + plan.service_accounts.len();
     let mut pods = Vec::new();
     for pod in &planned.pods {
