@@ -180,3 +180,37 @@ fn a_json_manifest_stays_json() {
         serde_json::json!([{"name": "pull"}])
     );
 }
+
+/// `explain` shows what a pod keeps from its ServiceAccount when it gets a list of its own.
+#[test]
+fn explain_names_the_secrets_kept_from_the_service_account() {
+    let input = format!(
+        "{}---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: tempo\nimagePullSecrets:\n- name: corp-pull\n",
+        deployment(
+            "tempo",
+            "r.example.com/tempo:2",
+            "      serviceAccountName: tempo\n"
+        )
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.yaml");
+    std::fs::write(&file, &input).unwrap();
+    let (_rules_dir, rules) = rules_file(&rules("r.example.com", ""));
+    let out = regcred()
+        .arg("explain")
+        .arg(&file)
+        .arg("-r")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("added pull; kept from ServiceAccount tempo: corp-pull"),
+        "{stdout}"
+    );
+}
