@@ -106,6 +106,12 @@ pub enum ProblemKind {
          kubernetes.io/dockerconfigjson pull secret; rename the registry's `secret:` in the rules"
     )]
     SecretConflict { name: String, found: String },
+    #[error(
+        "hook pods need Secret {name} as a hook Secret of its own, named {hook}, which the rules \
+         also give a registry (or which is longer than 253 characters); rename that registry's \
+         `secret:` (or shorten {name})"
+    )]
+    HookSecretName { name: String, hook: String },
 }
 
 impl fmt::Display for Problem {

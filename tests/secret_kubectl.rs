@@ -155,7 +155,7 @@ fn rendered_manifest_matches_kubectl_object() {
             payload: Payload::Data(&json),
             source: "helm-regcred/pull-secrets.yaml",
             filename_annotation: true,
-            hook: false,
+            hook: None,
         };
         let rendered = manifest.render();
         let ours: Value = serde_saphyr::from_str(&rendered)
@@ -174,5 +174,57 @@ fn rendered_manifest_matches_kubectl_object() {
             ours["metadata"]["annotations"]["postrenderer.helm.sh/postrender-filename"],
             "helm-regcred/pull-secrets.yaml"
         );
+    }
+}
+
+/// The Secret the engine emits for a rules file: `auths` keys from the kubelet's keyring model.
+/// For pods that spell the registry one way, it is kubectl's Secret for that one server.
+#[test]
+fn the_planned_secret_for_one_host_is_kubectls() {
+    use helm_regcred::{Config, Request, Stream, engine};
+    let env = |name: &str| match name {
+        "U" => Some("robot".to_string()),
+        "P" => Some("p<a>ss&\"ü".to_string()),
+        _ => None,
+    };
+    for (server, images) in [
+        (
+            "registry.example.com",
+            &["registry.example.com/a:1", "registry.example.com/b/c"][..],
+        ),
+        ("localhost:5000", &["localhost:5000/x"][..]),
+        (
+            "docker.io",
+            &["nginx", "bitnami/redis", "docker.io/library/busybox"][..],
+        ),
+        (
+            "*.dkr.ecr.eu-west-1.amazonaws.com",
+            &["123.dkr.ecr.eu-west-1.amazonaws.com/x"][..],
+        ),
+    ] {
+        let rules = format!(
+            "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: \"{server}\"\n    secret: pull\n    credentials: {{env: {{username: U, password: P}}}}\n"
+        );
+        let config = Config::parse(&rules, "<test>").unwrap();
+        let pods: Vec<String> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| {
+                format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\nspec:\n  containers:\n  - name: c\n    image: {image}\n")
+            })
+            .collect();
+        let input = pods.join("---\n");
+        let stream = Stream::parse(input.as_bytes()).unwrap();
+        let outcome = engine::run(Request::new(&config, &stream).env(&env)).unwrap();
+        let added = outcome.added_documents();
+        assert_eq!(added.len(), 1, "{server}: {added:?}");
+        let ours: Value = serde_saphyr::from_str(&added[0]).unwrap();
+        let kubectl = kubectl_secret("pull", None, &auth(server, "robot", "p<a>ss&\"ü", None));
+        assert_eq!(
+            String::from_utf8(payload_of(&ours)).unwrap(),
+            String::from_utf8(payload_of(&kubectl)).unwrap(),
+            "{server}"
+        );
+        assert_eq!(ours["data"], kubectl["data"], "{server}");
     }
 }

@@ -855,23 +855,26 @@ mod tests {
                 .len(),
             1
         );
-        assert_eq!(root.get("results").unwrap().as_seq().unwrap().len(), 2);
+        // The Secret, the list, and the warning about the `default` ServiceAccount.
+        assert_eq!(root.get("results").unwrap().as_seq().unwrap().len(), 3);
     }
 
     #[test]
     fn existing_results_are_kept_and_extended() {
+        // The run's own results: the Secret added, the list edited, and that the pod's
+        // `default` ServiceAccount (not in the input) no longer gives it its secrets.
         for (existing, count) in [
-            ("results:\n- message: earlier\n  severity: info\n", 3),
-            ("results: []\n", 2),
-            ("results:\n", 2),
-            ("results: ~\n", 2),
+            ("results:\n- message: earlier\n  severity: info\n", 4),
+            ("results: []\n", 3),
+            ("results:\n", 3),
+            ("results: ~\n", 3),
         ] {
             let text = format!("{}{existing}", input(DEPLOY));
             let out = run(&text);
             let root = parse(&out);
             let results = root.get("results").unwrap().as_seq().unwrap();
             assert_eq!(results.len(), count, "{out}");
-            if count == 3 {
+            if count == 4 {
                 assert!(out.contains("- message: earlier\n  severity: info\n- message:"));
             }
         }

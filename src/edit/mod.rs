@@ -167,7 +167,8 @@ pub enum Leaf<'a> {
 }
 
 /// Edits that append `names` to the list at `parent[key]`, creating the key when missing.
-/// `names` must already exclude what the list holds (see [`existing_names`]).
+/// `names` must already exclude what the list holds (see [`existing_names`]). `syntax` is the
+/// document's: a JSON document gets quoted keys and strings, so it stays JSON.
 pub fn append_to_list(
     text: &str,
     newline: &str,
@@ -175,6 +176,7 @@ pub fn append_to_list(
     key: &str,
     names: &[&str],
     shape: ItemShape,
+    syntax: Syntax,
 ) -> Result<Vec<Edit>, EditProblem> {
     if names.is_empty() {
         return Ok(Vec::new());
@@ -186,8 +188,21 @@ pub fn append_to_list(
         &[],
         key,
         Leaf::List { names, shape },
-        Syntax::Yaml,
+        syntax,
     )
+}
+
+impl Syntax {
+    /// The syntax edits to `node` must be written in: JSON where the resource is a flow
+    /// mapping (a JSON document, or a YAML one written like it, where JSON text is valid too),
+    /// so that a JSON manifest stays JSON; YAML otherwise.
+    pub fn of(node: &Node) -> Syntax {
+        if node.is_flow() {
+            Syntax::Json
+        } else {
+            Syntax::Yaml
+        }
+    }
 }
 
 /// Edits that put `leaf` at `root.parents….key`, creating missing mappings on the way.
@@ -606,6 +621,7 @@ mod tests {
             "imagePullSecrets",
             &new,
             ItemShape::NameRef,
+            Syntax::Yaml,
         )
         .unwrap();
         let out = apply(text, &edits);
@@ -709,6 +725,7 @@ mod tests {
             "imagePullSecrets",
             &["r"],
             ItemShape::NameRef,
+            Syntax::Yaml,
         )
         .unwrap();
         assert_eq!(
@@ -784,7 +801,16 @@ mod tests {
             existing_names(cfg, "secrets", ItemShape::Plain).unwrap(),
             ["a"]
         );
-        let edits = append_to_list(text, "\n", cfg, "secrets", &["b"], ItemShape::Plain).unwrap();
+        let edits = append_to_list(
+            text,
+            "\n",
+            cfg,
+            "secrets",
+            &["b"],
+            ItemShape::Plain,
+            Syntax::Yaml,
+        )
+        .unwrap();
         assert_eq!(apply(text, &edits), "cfg:\n  secrets:\n  - a\n  - b\n");
     }
 

@@ -32,6 +32,7 @@ use crate::error::{InputProblems, Location, Problem, ProblemKind};
 use crate::input::stream::{Document, Stream};
 use crate::kinds::{self, CONTAINER_LISTS};
 use crate::registry::image::ImageRef;
+use crate::registry::secret::HookSecret;
 use crate::rules::selector::Subject;
 use crate::rules::template::Renderer;
 use crate::rules::{Config, ImagePullPolicy, Mode, Rule, SecretNamespaces, Target};
@@ -93,9 +94,15 @@ pub struct PlannedSecret {
     pub namespace: Option<String>,
     /// Indexes into `Config::registries` whose credentials go into this Secret.
     pub registries: Vec<usize>,
-    /// A pre-install/pre-upgrade hook pod needs it: Helm runs those hooks before it creates the
-    /// release's resources, so the Secret must be a hook itself (Helm 4; Helm 3 sends no hooks).
-    pub hook: bool,
+    /// Its `auths` keys, each with the registry whose credentials it carries: the registry's
+    /// own key first (what `kubectl create secret docker-registry` writes), then one per other
+    /// host spelling of the images that need it (`registry-1.docker.io` for Docker Hub), so the
+    /// kubelet sends it for each (see `registry::keyring`).
+    pub auths: Vec<(usize, String)>,
+    /// A hook Secret: only hook pods list it (under a name of its own), so it is a Helm hook
+    /// for their events, created before them and deleted once they succeeded (Helm 4; Helm 3
+    /// sends no hooks). `None`: a release resource, for the release's pods.
+    pub hook: Option<HookSecret>,
 }
 
 /// A ServiceAccount the output must contain, listing these pull secrets.
@@ -117,6 +124,10 @@ pub struct Change {
     pub added: Vec<String>,
     /// Secrets the rules wanted that the document already listed.
     pub present: Vec<String>,
+    /// Secrets its ServiceAccount gave the pod (in the input, or declared in the rules'
+    /// `serviceAccounts`), put first on the list the pod now has of its own: with a list the
+    /// pod no longer inherits them.
+    pub inherited: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,12 +182,17 @@ pub(crate) fn plan(
         existing: HashMap::new(),
         service_accounts: HashMap::new(),
         sa_needs: Vec::new(),
+        unknown_service_accounts: Vec::new(),
         templates: Vec::new(),
         changed_configs: Vec::new(),
         names,
         secret_registries: HashMap::new(),
+        release_names: Default::default(),
+        hook_names: Vec::new(),
+        prefix_warnings: Default::default(),
     };
     let wanted = |kind: &str| interest.wants(kind);
+    planner.read_service_accounts();
     for doc in &stream.docs {
         let text = stream.doc_text(doc);
         if crate::input::stream::top_level_kind(text).is_some_and(|kind| !interest.wants(kind)) {
@@ -237,7 +253,6 @@ pub(crate) fn render_rule_templates(
 struct Interest {
     /// Kinds named by target rules; `None` inside means a target rule matches any kind.
     target_kinds: Option<Vec<String>>,
-    service_accounts: bool,
     config_maps: bool,
 }
 
@@ -253,7 +268,6 @@ impl Interest {
         }
         Interest {
             target_kinds,
-            service_accounts: rules.iter().any(|r| r.mode == Mode::ServiceAccount),
             // Pod templates mounting an edited embedded config get restart annotations.
             config_maps: rules
                 .iter()
@@ -262,12 +276,12 @@ impl Interest {
     }
 
     /// Pod spec holders, Secrets (never emit one twice; redact in diffs), lists of resources,
-    /// and whatever the rules can target.
+    /// and whatever the rules can target. (ServiceAccounts are read before, by
+    /// `read_service_accounts`.)
     fn wants(&self, kind: &str) -> bool {
         kinds::may_hold_pod_spec(kind)
             || kind == "Secret"
             || kind.ends_with("List")
-            || (self.service_accounts && kind == "ServiceAccount")
             || (self.config_maps && kind == "ConfigMap")
             || self
                 .target_kinds
@@ -295,6 +309,9 @@ struct Planner<'s, 'c> {
     service_accounts: HashMap<(String, String), (Node, Location)>,
     /// ServiceAccounts that `mode: serviceAccount` rules want to list secrets.
     sa_needs: Vec<SaNeed>,
+    /// ServiceAccounts neither in the input nor declared, run as by pods that now list their
+    /// own secrets: (effective namespace, name) -> those pods.
+    unknown_service_accounts: Vec<((String, String), Vec<Location>)>,
     /// Pod templates that use ConfigMaps, for restart annotations.
     templates: Vec<TemplateRef>,
     /// Embedded configs changed in ConfigMaps: (effective namespace, name, key, checksum).
@@ -303,13 +320,21 @@ struct Planner<'s, 'c> {
     names: Renderer<'c>,
     /// Rendered secret name -> the creating registries (indexes) whose `secret` rendered to it.
     secret_registries: HashMap<String, Vec<usize>>,
+    /// Every rendered name the rules give (hook names must differ from all of them).
+    release_names: std::collections::HashSet<String>,
+    /// Hook Secret names in use: (hook name, the Secret it stands for, first pod to list it).
+    hook_names: Vec<(String, String, Location)>,
+    /// String-prefix path warnings already given (one per registry and image path).
+    prefix_warnings: std::collections::HashSet<String>,
 }
 
 impl Planner<'_, '_> {
     fn finish(mut self) -> Result<Plan, InputProblems> {
         self.service_account_edits();
+        self.warn_unknown_service_accounts();
         self.rollout_annotations();
         self.emit_secrets();
+        self.check_hook_names();
         self.warn_ambiguous_namespaces();
         if !self.problems.is_empty() {
             return Err(InputProblems(self.problems));

@@ -90,10 +90,31 @@ impl Planner<'_, '_> {
         if let Some((rule, policy)) = policy {
             self.pull_policy(r, pod_spec, &spec_path, rule, policy);
         }
+        let pod_secrets = self.hook_secret_names(r, pod_secrets);
         let (present, added): (Vec<String>, Vec<String>) = pod_secrets
             .into_iter()
             .partition(|name| existing.contains(name));
-        let names: Vec<&str> = added.iter().map(String::as_str).collect();
+        // Pods that list a secret themselves need nothing from their ServiceAccount for it.
+        sa_secrets.retain(|s| !existing.contains(s) && !added.contains(s));
+        let sa = pod_spec
+            .get("serviceAccountName")
+            .or_else(|| pod_spec.get("serviceAccount"))
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default");
+        // A pod created with an empty list gets its ServiceAccount's (ServiceAccount admission,
+        // plugin/pkg/admission/serviceaccount/admission.go); one that lists any does not. So a
+        // pod getting a list of its own for the first time keeps what its ServiceAccount gave.
+        let inherited = if existing.is_empty() && !added.is_empty() {
+            let mut inherited = self.service_account_gives(r, sa);
+            // What `mode: serviceAccount` rules are about to put on the ServiceAccount.
+            append_missing(&mut inherited, sa_secrets.iter().cloned());
+            inherited.retain(|s| !added.contains(s));
+            inherited
+        } else {
+            Vec::new()
+        };
+        let names: Vec<&str> = inherited.iter().chain(&added).map(String::as_str).collect();
         match edit::append_to_list(
             self.stream.text,
             self.stream.newline,
@@ -101,26 +122,20 @@ impl Planner<'_, '_> {
             "imagePullSecrets",
             &names,
             ItemShape::NameRef,
+            r.syntax,
         ) {
             Ok(edits) => self.plan.edits.extend(edits),
             Err(e) => return self.edit_problem(&r.at, &list_path, e),
         }
-        // Pods that list a secret themselves need nothing from their ServiceAccount for it.
-        sa_secrets.retain(|s| !existing.contains(s) && !added.contains(s));
-        let all: Vec<String> = added
+        let all: Vec<String> = inherited
             .iter()
+            .chain(&added)
             .chain(&present)
             .chain(&sa_secrets)
             .cloned()
             .collect();
         self.need(&all, r, &extra_namespaces);
         if !sa_secrets.is_empty() {
-            let sa = pod_spec
-                .get("serviceAccountName")
-                .or_else(|| pod_spec.get("serviceAccount"))
-                .and_then(Node::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or("default");
             self.sa_need(r, sa, sa_secrets, create_sa);
         }
         if !added.is_empty() || !present.is_empty() {
@@ -130,6 +145,7 @@ impl Planner<'_, '_> {
                 path: list_path,
                 added,
                 present,
+                inherited,
             });
         }
     }
@@ -158,11 +174,7 @@ impl Planner<'_, '_> {
                 };
                 let selected = match rule.selector.images() {
                     Some(patterns) => patterns.matches_image(&image),
-                    None => self
-                        .config
-                        .registries_for_host(image.registry())
-                        .next()
-                        .is_some(),
+                    None => self.config.registries_serving(&image).next().is_some(),
                 };
                 if !selected {
                     continue;
@@ -174,7 +186,7 @@ impl Planner<'_, '_> {
                     &[],
                     "imagePullPolicy",
                     Leaf::Scalar(policy.as_str()),
-                    Syntax::Yaml,
+                    r.syntax,
                 ) {
                     Ok(edits) => self.plan.edits.extend(edits),
                     Err(e) => self.edit_problem(
@@ -245,6 +257,37 @@ mod tests {
                 .filter(|e| e.text.contains("imagePullPolicy: Always"))
                 .count();
             assert_eq!(policies, set, "{images}");
+        }
+    }
+
+    #[test]
+    fn a_json_document_stays_json() {
+        // Issue 13 item 6: YAML flow syntax (`imagePullSecrets: [{name: pull}]`) was inserted.
+        let cases = [
+            // no list yet: the key is added
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"r.example.com/x"}]}}"#,
+            // an empty list, and an imagePullPolicy to set
+            "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"p\"},\n  \"spec\": {\n    \"imagePullSecrets\": [],\n    \"containers\": [{\"name\": \"c\", \"image\": \"r.example.com/x\"}]\n  }\n}\n",
+            // a list holding another secret
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"imagePullSecrets":[{"name":"other"}],"containers":[{"name":"c","image":"r.example.com/x"}]}}"#,
+        ];
+        let rule = "rules:\n  - name: all\n    imagePullPolicy: Always\n";
+        for input in cases {
+            let plan = super::super::testing::plan(rule, input);
+            let out = crate::edit::apply(input, &plan.edits);
+            let json: serde_json::Value =
+                serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+            let names: Vec<&str> = json["spec"]["imagePullSecrets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(names.last(), Some(&"pull"), "{out}");
+            assert_eq!(
+                json["spec"]["containers"][0]["imagePullPolicy"], "Always",
+                "{out}"
+            );
         }
     }
 }

@@ -15,8 +15,12 @@ pub(super) struct Resource<'n> {
     pub(super) at: Location,
     /// Path prefix inside the document (`items[2].` for List items), for messages.
     pub(super) prefix: String,
-    /// A Helm hook that runs before the release's resources exist.
-    pub(super) pre_hook: bool,
+    /// The Helm hook events it runs at, and its weight; `None` for a release resource.
+    pub(super) hook: Option<HookSecret>,
+    /// What edits to it are written in: JSON for a JSON document, so it stays JSON.
+    pub(super) syntax: Syntax,
+    /// Its container images (or `image` fields, for target rules), parsed.
+    pub(super) images: Vec<ImageRef>,
 }
 
 impl Planner<'_, '_> {
@@ -68,7 +72,7 @@ impl Planner<'_, '_> {
         let source = crate::input::template_source(doc, node);
         let kind = text(&["kind"]).unwrap_or_default();
         let name = text(&["metadata", "name"]).unwrap_or_default();
-        let hooks = text(&["metadata", "annotations", "helm.sh/hook"]).unwrap_or_default();
+        let hooks = text(&["metadata", "annotations", "helm.sh/hook"]);
         let r = Resource {
             node,
             api_version: text(&["apiVersion"]).unwrap_or_default(),
@@ -85,22 +89,23 @@ impl Planner<'_, '_> {
             },
             source,
             prefix,
-            pre_hook: hooks
-                .split(',')
-                .any(|h| matches!(h.trim(), "pre-install" | "pre-upgrade")),
+            hook: helm_hook(
+                hooks,
+                text(&["metadata", "annotations", "helm.sh/hook-weight"]),
+            ),
+            syntax: Syntax::of(node),
+            images: Vec::new(),
         };
         if r.kind == "Secret" && r.api_version == "v1" {
             self.existing_secret(&r);
         }
-        if r.kind == "ServiceAccount" && r.api_version == "v1" && self.interest.service_accounts {
-            let key = (self.effective_namespace(r.namespace), r.name.to_string());
-            self.service_accounts
-                .entry(key)
-                .or_insert_with(|| (node.clone(), r.at.clone()));
+        if r.kind == "ServiceAccount" && r.api_version == "v1" {
+            self.remember_service_account(&r);
         }
         let pod_spec =
             kinds::pod_spec_path(r.api_version, r.kind).and_then(|p| self.pod_spec(&r, p.path));
-        let images = match &pod_spec {
+        let mut r = r;
+        r.images = match &pod_spec {
             Some((spec, _)) => self.images_of(&r, spec),
             None if self.rules.iter().any(|rule| rule.target.is_some()) => {
                 let mut found = Vec::new();
@@ -109,6 +114,7 @@ impl Planner<'_, '_> {
             }
             None => Vec::new(),
         };
+        let images = &r.images;
         let subject = Subject {
             kind: r.kind,
             name: r.name,
@@ -117,7 +123,7 @@ impl Planner<'_, '_> {
                 .or(self.options.namespace.as_deref())
                 .unwrap_or(""),
             labels: &r.labels,
-            images: &images,
+            images,
             source: r.source.as_deref(),
         };
         // Any workload that mounts an edited config must restart, whether or not a rule
@@ -137,9 +143,9 @@ impl Planner<'_, '_> {
             return;
         }
         if let Some((spec, path)) = pod_spec {
-            self.pod_rules(&r, spec, &path, &images, &rules);
+            self.pod_rules(&r, spec, &path, &r.images, &rules);
         }
-        self.target_rules(&r, &images, &rules);
+        self.target_rules(&r, &r.images, &rules);
     }
 
     /// Every container image of a pod spec, parsed; unparseable ones are warned about once.
@@ -167,6 +173,40 @@ impl Planner<'_, '_> {
         }
         self.images.get(written).cloned().flatten()
     }
+}
+
+/// Helm's hook events, in the order its docs list them.
+pub(super) const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+/// The events Helm runs a resource at, as `helm.sh/hook` lists them (comma-separated, blanks
+/// trimmed, unknown events ignored: `sortManifestsByHooks` in helm's pkg/release/util), and its
+/// `helm.sh/hook-weight` (`strconv.Atoi`, 0 when unparseable). `None` when it is no hook.
+/// (`crd-install`, Helm 2's, is no event Helm 3 or 4 runs.)
+pub(super) fn helm_hook(hooks: Option<&str>, weight: Option<&str>) -> Option<HookSecret> {
+    const EVENTS: &[&str] = HOOK_EVENTS;
+    let hooks = hooks?;
+    let mut events: Vec<String> = Vec::new();
+    for event in hooks.split(',').map(str::trim) {
+        if EVENTS.contains(&event) && !events.iter().any(|e| e == event) {
+            events.push(event.to_string());
+        }
+    }
+    if events.is_empty() {
+        return None;
+    }
+    let weight = weight.and_then(|w| w.trim().parse().ok()).unwrap_or(0);
+    Some(HookSecret { events, weight })
 }
 
 /// String values of `image` keys anywhere in a resource (a CR's `spec.image`), for rules that
@@ -230,19 +270,103 @@ mod tests {
         }
     }
 
-    #[test]
-    fn only_pre_install_and_pre_upgrade_hooks_make_the_secret_a_hook() {
-        let cases = [
-            ("pre-install", true),
-            ("post-install, pre-upgrade", true),
-            ("test", false),
-            ("post-install", false),
-        ];
-        for (hooks, want) in cases {
-            let input = format!(
-                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    helm.sh/hook: {hooks}\nspec:\n  containers: [{{name: c, image: r.example.com/x}}]\n"
-            );
-            assert_eq!(plan("", &input).secrets[0].hook, want, "{hooks}");
+    /// A pod with these hook annotations (`None`: a release pod).
+    fn hook_pod(name: &str, hook: Option<&str>, weight: Option<&str>) -> String {
+        let mut annotations = String::new();
+        if let Some(hook) = hook {
+            annotations.push_str(&format!("    helm.sh/hook: {hook}\n"));
         }
+        if let Some(weight) = weight {
+            annotations.push_str(&format!("    helm.sh/hook-weight: \"{weight}\"\n"));
+        }
+        if !annotations.is_empty() {
+            annotations = format!("  annotations:\n{annotations}");
+        }
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n{annotations}spec:\n  containers: [{{name: c, image: r.example.com/x}}]\n"
+        )
+    }
+
+    #[test]
+    fn hook_pods_use_a_hook_secret_and_release_pods_the_managed_one() {
+        use crate::registry::secret::HookSecret;
+        let hook = |events: &[&str], weight| {
+            Some(HookSecret {
+                events: events.iter().map(|e| e.to_string()).collect(),
+                weight,
+            })
+        };
+        // (pods, the Secrets emitted: (name, hook)). Issue 13 item 5.
+        type Emitted = Vec<(&'static str, Option<HookSecret>)>;
+        let cases: Vec<(Vec<String>, Emitted)> = vec![
+            (vec![hook_pod("a", None, None)], vec![("pull", None)]),
+            // Helm 4 with a pre-install hook pod: the release's Secret stays a release resource.
+            (
+                vec![
+                    hook_pod("a", None, None),
+                    hook_pod("h", Some("pre-install"), None),
+                ],
+                vec![("pull", None), ("pull-hook", hook(&["pre-install"], -1))],
+            ),
+            // Needed only by post-delete hook pods: a hook Secret, not a release resource.
+            (
+                vec![hook_pod("h", Some("post-delete"), Some("5"))],
+                vec![("pull-hook", hook(&["post-delete"], 4))],
+            ),
+            // One hook Secret for every event, below the lowest weight.
+            (
+                vec![
+                    hook_pod("h1", Some("pre-install, pre-upgrade"), Some("-3")),
+                    hook_pod("h2", Some("post-delete,test"), Some("x")),
+                ],
+                vec![(
+                    "pull-hook",
+                    hook(&["pre-install", "post-delete", "pre-upgrade", "test"], -4),
+                )],
+            ),
+            // No event Helm runs: not a hook.
+            (
+                vec![hook_pod("h", Some("crd-install"), None)],
+                vec![("pull", None)],
+            ),
+        ];
+        for (pods, want) in cases {
+            let input = pods.join("---\n");
+            let plan = plan("", &input);
+            let got: Vec<(&str, Option<HookSecret>)> = plan
+                .secrets
+                .iter()
+                .map(|s| (s.name.as_str(), s.hook.clone()))
+                .collect();
+            assert_eq!(got, want, "{input}");
+            // Each pod lists the Secret meant for it.
+            for change in &plan.changes {
+                let is_hook = pods[change.at.doc - 1].contains("helm.sh/hook: p")
+                    || pods[change.at.doc - 1].contains("helm.sh/hook: t");
+                let want = if is_hook { "pull-hook" } else { "pull" };
+                assert_eq!(change.added, [want], "{input}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_hook_secret_name_the_rules_use_elsewhere_is_refused() {
+        let config = crate::Config::parse(
+            "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - {server: r.example.com, secret: pull, credentials: {env: {username: U, password: P}}}\n  - {server: q.example.com, secret: pull-hook, credentials: {env: {username: U, password: P}}}\n",
+            "<test>",
+        )
+        .unwrap();
+        let input = format!(
+            "{}---\n{}",
+            hook_pod("h", Some("pre-install"), None),
+            hook_pod("a", None, None).replace("r.example.com", "q.example.com")
+        );
+        let problems =
+            super::super::testing::plan_with(&config, &input, &crate::plan::Options::default())
+                .unwrap_err();
+        assert!(
+            matches!(&problems.0[0].kind, crate::error::ProblemKind::HookSecretName { hook, .. } if hook == "pull-hook"),
+            "{problems}"
+        );
     }
 }

@@ -55,7 +55,7 @@ impl Planner<'_, '_> {
                     &parents,
                     &key,
                     Leaf::Scalar(checksum),
-                    Syntax::Yaml,
+                    Syntax::of(&template.root),
                 ) {
                     Ok(e) if e.is_empty() => {}
                     Ok(e) => {

@@ -11,6 +11,133 @@ pub(super) struct SaNeed {
 }
 
 impl Planner<'_, '_> {
+    /// The input's ServiceAccounts, read before any pod: a pod may come before the
+    /// ServiceAccount it runs as, and what it inherits decides its list.
+    pub(super) fn read_service_accounts(&mut self) {
+        let stream = self.stream;
+        let wanted = |kind: &str| kind == "ServiceAccount" || kind.ends_with("List");
+        for doc in &stream.docs {
+            let text = stream.doc_text(doc);
+            // Documents whose kind is unclear from the text (JSON, a `kind` nested oddly) are
+            // parsed to find out when they may hold one; problems with them are the main
+            // pass's to report.
+            if !text.contains("ServiceAccount")
+                || crate::input::stream::top_level_kind(text).is_some_and(|kind| !wanted(kind))
+            {
+                continue;
+            }
+            let origin = Origin {
+                offset: doc.range.start,
+                line: doc.line,
+            };
+            let Ok(Parsed::Node(root)) = yaml::parse_document(text, origin, &wanted) else {
+                continue;
+            };
+            let kind = root.get("kind").and_then(Node::as_str).unwrap_or_default();
+            let items = match root.get("items").map(|items| &items.value) {
+                Some(Value::Seq { items, .. }) if kind.ends_with("List") => items.iter().collect(),
+                _ => vec![&root],
+            };
+            for node in items {
+                let text = |path: &[&str]| node.path(path).and_then(Node::as_str);
+                if text(&["kind"]) != Some("ServiceAccount") || text(&["apiVersion"]) != Some("v1")
+                {
+                    continue;
+                }
+                let Some(name) = text(&["metadata", "name"]) else {
+                    continue;
+                };
+                let namespace = text(&["metadata", "namespace"]).filter(|ns| !ns.is_empty());
+                let key = (self.effective_namespace(namespace), name.to_string());
+                let at = Location {
+                    doc: doc.index,
+                    kind: Some("ServiceAccount".into()),
+                    name: Some(name.to_string()),
+                    source: crate::input::template_source(doc, node),
+                    line: node.line,
+                };
+                self.service_accounts
+                    .entry(key)
+                    .or_insert_with(|| (node.clone(), at));
+            }
+        }
+    }
+
+    pub(super) fn remember_service_account(&mut self, r: &Resource) {
+        let key = (self.effective_namespace(r.namespace), r.name.to_string());
+        self.service_accounts
+            .entry(key)
+            .or_insert_with(|| (r.node.clone(), r.at.clone()));
+    }
+
+    /// The pull secrets ServiceAccount `sa` gives a pod of `r` that lists none: its list in the
+    /// input, else what the rules declare it carries in the cluster. When neither says, the
+    /// pod is remembered for [`Self::warn_unknown_service_accounts`].
+    pub(super) fn service_account_gives(&mut self, r: &Resource, sa: &str) -> Vec<String> {
+        let key = (self.effective_namespace(r.namespace), sa.to_string());
+        if let Some((node, at)) = self.service_accounts.get(&key) {
+            return match edit::existing_names(node, "imagePullSecrets", ItemShape::NameRef) {
+                Ok(names) => names,
+                Err(e) => {
+                    let at = at.clone();
+                    self.edit_problem(&at, "imagePullSecrets", e);
+                    Vec::new()
+                }
+            };
+        }
+        if let Some(declared) = self.config.service_account_secrets(&key.0, sa) {
+            return declared;
+        }
+        match self
+            .unknown_service_accounts
+            .iter_mut()
+            .find(|(k, _)| *k == key)
+        {
+            Some((_, pods)) => pods.push(r.at.clone()),
+            None => self
+                .unknown_service_accounts
+                .push((key, vec![r.at.clone()])),
+        }
+        Vec::new()
+    }
+
+    /// One warning per ServiceAccount that is neither in the input nor declared: whatever it
+    /// carries in the cluster no longer reaches the pods that now list their own secrets.
+    pub(super) fn warn_unknown_service_accounts(&mut self) {
+        for ((namespace, name), pods) in std::mem::take(&mut self.unknown_service_accounts) {
+            let shown: Vec<String> = pods
+                .iter()
+                .take(3)
+                .map(|at| match (&at.kind, &at.name) {
+                    (Some(kind), Some(name)) => format!("{kind}/{name}"),
+                    _ => format!("document {}", at.doc),
+                })
+                .collect();
+            let more = match pods.len() {
+                n if n > 3 => format!(" and {} more", n - 3),
+                _ => String::new(),
+            };
+            let (in_namespace, namespaces) = if namespace.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (
+                    format!(" (namespace {namespace})"),
+                    format!("namespaces: [{namespace}], "),
+                )
+            };
+            let message = format!(
+                "ServiceAccount {name}{in_namespace} is not in the input: any imagePullSecrets \
+                 it carries in the cluster no longer reach {}{more}, which now list pull secrets \
+                 of their own (Kubernetes copies a ServiceAccount's only into pods that list \
+                 none); declare them in the rules to keep them: `serviceAccounts: \
+                 [{{{namespaces}names: [{name}], imagePullSecrets: [NAME]}}]` (`[]` if it has none)",
+                shown.join(", ")
+            );
+            let at = pods.into_iter().next();
+            self.warn(at.as_ref(), message);
+        }
+    }
+
     pub(super) fn sa_need(&mut self, r: &Resource, sa: &str, secrets: Vec<String>, create: bool) {
         let namespace = r.namespace.map(str::to_string);
         let key_ns = self.effective_namespace(r.namespace);
@@ -64,6 +191,7 @@ impl Planner<'_, '_> {
                     "imagePullSecrets",
                     &added,
                     ItemShape::NameRef,
+                    Syntax::of(&node),
                 ) {
                     Ok(edits) => self.plan.edits.extend(edits),
                     Err(e) => self.edit_problem(&at, "imagePullSecrets", e),
@@ -77,6 +205,13 @@ impl Planner<'_, '_> {
                         ),
                     });
                 }
+            } else if let Some(declared) = self
+                .config
+                .service_account_secrets(&key.0, &need.name)
+                .filter(|declared| need.secrets.iter().all(|s| declared.contains(s)))
+            {
+                // The rules say it carries them already in the cluster: nothing to do.
+                let _ = declared;
             } else if need.create && need.name != "default" {
                 self.plan.service_accounts.push(PlannedServiceAccount {
                     name: need.name,
@@ -135,6 +270,113 @@ mod tests {
                 "{input}: {:?}",
                 plan.warnings
             );
+        }
+    }
+
+    /// The names on the pod's list after the plan, and whether a warning names `serviceAccounts`.
+    fn pod_list(extra_rules: &str, input: &str) -> (Vec<String>, bool) {
+        let plan = plan(extra_rules, input);
+        let out = crate::edit::apply(input, &plan.edits);
+        let stream = crate::Stream::parse(out.as_bytes()).unwrap();
+        let pod = stream
+            .docs
+            .iter()
+            .map(|d| stream.doc_text(d))
+            .find(|t| t.contains("kind: Pod"))
+            .unwrap();
+        let value: serde_json::Value = serde_saphyr::from_str(pod).unwrap();
+        let names = value["spec"]["imagePullSecrets"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|s| s["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let warned = plan
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("serviceAccounts:"));
+        (names, warned)
+    }
+
+    #[test]
+    fn a_pod_that_gets_its_first_list_keeps_what_its_service_account_gave() {
+        // Issue 13 item 1: the ServiceAccount's secrets were dropped, with no warning.
+        let sa = |name: &str, secrets: &str| {
+            format!(
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}}}\nimagePullSecrets: [{secrets}]\n"
+            )
+        };
+        let runs_as = |sa: &str| {
+            pod(
+                "p",
+                "r.example.com/x",
+                &format!("  serviceAccountName: {sa}\n"),
+            )
+        };
+        let declare = |ns: &str| {
+            format!(
+                "serviceAccounts:\n  - namespaces: [\"{ns}\"]\n    names: [default]\n    imagePullSecrets: [corp-pull, other]\n"
+            )
+        };
+        // (rules, input, the pod's list, warned)
+        let cases: Vec<(String, String, &[&str], bool)> = vec![
+            // in the stream, before or after the pod
+            (
+                String::new(),
+                format!("{}---\n{}", sa("web", "{name: corp-pull}"), runs_as("web")),
+                &["corp-pull", "pull"],
+                false,
+            ),
+            (
+                String::new(),
+                format!("{}---\n{}", runs_as("web"), sa("web", "{name: corp-pull}")),
+                &["corp-pull", "pull"],
+                false,
+            ),
+            // its own list already: Kubernetes never copied the ServiceAccount's
+            (
+                String::new(),
+                format!(
+                    "{}---\n{}",
+                    sa("web", "{name: corp-pull}"),
+                    pod(
+                        "p",
+                        "r.example.com/x",
+                        "  serviceAccountName: web\n  imagePullSecrets: [{name: mine}]\n"
+                    )
+                ),
+                &["mine", "pull"],
+                false,
+            ),
+            // `default`, not in the stream: declared in the rules, for this namespace or not
+            (
+                declare("*"),
+                pod("p", "r.example.com/x", ""),
+                &["corp-pull", "other", "pull"],
+                false,
+            ),
+            (
+                declare("team-*"),
+                pod("p", "r.example.com/x", ""),
+                &["pull"],
+                true,
+            ),
+            // declared as carrying none
+            (
+                "serviceAccounts:\n  - names: [default, web]\n    imagePullSecrets: []\n".into(),
+                pod("p", "r.example.com/x", ""),
+                &["pull"],
+                false,
+            ),
+            // neither in the stream nor declared: kept as far as we can, and said
+            (String::new(), runs_as("elsewhere"), &["pull"], true),
+        ];
+        for (rules, input, want, warns) in cases {
+            let (names, warned) = pod_list(&rules, &input);
+            assert_eq!(names, want, "{rules}{input}");
+            assert_eq!(warned, warns, "{rules}{input}");
         }
     }
 }

@@ -59,11 +59,10 @@ impl Planner<'_, '_> {
     ) {
         let path = format!("{}{}", r.prefix, target.path);
         let (stream_text, newline) = (self.stream.text, self.stream.newline);
-        let additions =
-            match add_to_list(stream_text, newline, r.node, target, wanted, Syntax::Yaml) {
-                Ok(additions) => additions,
-                Err(e) => return self.edit_problem(&r.at, &path, e),
-            };
+        let additions = match add_to_list(stream_text, newline, r.node, target, wanted, r.syntax) {
+            Ok(additions) => additions,
+            Err(e) => return self.edit_problem(&r.at, &path, e),
+        };
         self.plan.edits.extend(additions.edits);
         let (added, present) = (additions.added, additions.present);
         let mut namespaces = Vec::new();
@@ -190,6 +189,7 @@ impl Planner<'_, '_> {
             path,
             added,
             present,
+            inherited: Vec::new(),
         });
     }
 }

@@ -116,24 +116,44 @@ pub struct SecretManifest<'a> {
     pub source: &'a str,
     /// Helm 4 post-renderers must tag every document with the file it belongs to.
     pub filename_annotation: bool,
-    /// Make it a pre-install/pre-upgrade Helm hook: hook pods that pull with it run before
-    /// Helm creates the release's other resources.
-    pub hook: bool,
+    /// Make it a Helm hook for the hook pods that pull with it (see [`HookSecret`]).
+    pub hook: Option<&'a HookSecret>,
 }
 
-/// The hook annotations of a pull Secret that pre-install hooks need. The weight puts it before
-/// any chart hook; `before-hook-creation` replaces it on each upgrade and keeps it afterwards,
-/// so the release's ordinary pods find it too.
-pub const HOOK_ANNOTATIONS: &[(&str, &str)] = &[
-    ("helm.sh/hook", "pre-install,pre-upgrade"),
-    ("helm.sh/hook-weight", "'-1000'"),
-    ("helm.sh/hook-delete-policy", "before-hook-creation"),
-];
+/// What makes a pull Secret a hook of its own: the events of the hook pods that use it, and a
+/// weight below theirs, so Helm creates it before them in each of those events. Helm deletes
+/// `hook-succeeded` hooks only once every hook of the event has succeeded (`execHook` in
+/// helm's pkg/action/hooks.go), so the Secret outlives none of its pods' runs; and
+/// `before-hook-creation` replaces one left by a failed run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookSecret {
+    /// Helm hook events, as the pods spell them (`pre-install`, `post-delete`, `test`, ...).
+    pub events: Vec<String>,
+    /// `helm.sh/hook-weight`: lower than the weight of every hook pod that uses it.
+    pub weight: i64,
+}
+
+/// The delete policy of every hook Secret.
+pub const HOOK_DELETE_POLICY: &str = "before-hook-creation,hook-succeeded";
 
 impl SecretManifest<'_> {
     /// One YAML document, starting with `---` and ending with a newline.
     pub fn render(&self) -> String {
-        let annotations: &[(&str, &str)] = if self.hook { HOOK_ANNOTATIONS } else { &[] };
+        let hook_annotations = self.hook.map(|hook| {
+            [
+                ("helm.sh/hook", yaml_scalar(&hook.events.join(","))),
+                ("helm.sh/hook-weight", yaml_scalar(&hook.weight.to_string())),
+                (
+                    "helm.sh/hook-delete-policy",
+                    yaml_scalar(HOOK_DELETE_POLICY),
+                ),
+            ]
+        });
+        let annotations: Vec<(&str, &str)> = hook_annotations
+            .iter()
+            .flatten()
+            .map(|(key, value)| (*key, value.as_str()))
+            .collect();
         let mut out = NewDocument {
             api_version: "v1",
             kind: "Secret",
@@ -141,7 +161,7 @@ impl SecretManifest<'_> {
             namespace: self.namespace,
             source: self.source,
             filename_annotation: self.filename_annotation,
-            annotations,
+            annotations: &annotations,
         }
         .header();
         out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
@@ -324,7 +344,7 @@ mod tests {
             payload,
             source: "helm-regcred/pull-secrets.yaml",
             filename_annotation: true,
-            hook: false,
+            hook: None,
         }
     }
 
@@ -349,11 +369,35 @@ mod tests {
     }
 
     #[test]
+    fn a_hook_secret_carries_its_events_weight_and_delete_policy_as_strings() {
+        let hook = HookSecret {
+            events: vec!["pre-install".into(), "post-delete".into()],
+            weight: -6,
+        };
+        let rendered = SecretManifest {
+            hook: Some(&hook),
+            ..manifest(Payload::Redacted)
+        }
+        .render();
+        let value: serde_json::Value = serde_saphyr::from_str(&rendered).unwrap();
+        let annotations = &value["metadata"]["annotations"];
+        assert_eq!(
+            annotations["helm.sh/hook"], "pre-install,post-delete",
+            "{rendered}"
+        );
+        assert_eq!(annotations["helm.sh/hook-weight"], "-6", "{rendered}");
+        assert_eq!(
+            annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded",
+            "{rendered}"
+        );
+    }
+
+    #[test]
     fn renders_minimal_manifest() {
         let secret = SecretManifest {
             namespace: None,
             filename_annotation: false,
-            hook: false,
+            hook: None,
             ..manifest(Payload::Redacted)
         };
         assert_eq!(
@@ -383,7 +427,7 @@ mod tests {
                 payload: Payload::Redacted,
                 source: value,
                 filename_annotation: true,
-                hook: false,
+                hook: None,
             };
             let yaml = secret.render();
             let parsed: serde_json::Value =

@@ -41,8 +41,9 @@ pub use problem::{Position, Problem, ProblemKind, RulesError};
 use crate::edit::fieldpath::FieldPath;
 pub use crate::edit::{ItemShape, Syntax};
 use crate::registry::credentials::CredentialSource;
-use crate::registry::image::normalize_registry_host;
-use crate::rules::selector::{Selector, Subject};
+use crate::registry::image::{ImageRef, normalize_registry_host};
+use crate::registry::keyring::Entry;
+use crate::rules::selector::{PatternSet, Selector, Subject};
 
 /// The one `apiVersion` this version reads.
 pub const API_VERSION: &str = "helm-regcred/v1";
@@ -75,6 +76,8 @@ pub struct Config {
     /// Empty means the default rule: every pod gets the secrets of the listed registries its
     /// images come from.
     pub rules: Vec<Rule>,
+    /// `serviceAccounts:`: what ServiceAccounts outside the manifests carry.
+    pub service_accounts: Vec<DeclaredServiceAccounts>,
     /// The file path, or `<inline>`; for messages.
     pub origin: String,
     /// `vars:` of the rules file (`{{ vars.NAME }}` in templates), with `--set` applied on top.
@@ -89,6 +92,9 @@ pub struct Registry {
     /// `normalize_registry_host(server)`: what [`crate::registry::image::ImageRef::registry`] is
     /// compared with.
     pub host: String,
+    /// `server` as the kubelet's keyring reads it: which images it serves, and the `auths`
+    /// key the Secret carries for it (scheme and `/v1/`, `/v2/` dropped).
+    pub entry: Entry,
     /// Name of the pull Secret; a valid DNS-1123 subdomain.
     pub secret: String,
     pub email: Option<String>,
@@ -96,6 +102,36 @@ pub struct Registry {
     pub credentials: Option<CredentialSource>,
     /// Emit the Secret; false means it already exists and is only referenced.
     pub create: bool,
+}
+
+/// One `serviceAccounts:` entry: ServiceAccounts outside the manifests and the pull secrets
+/// they carry in the cluster.
+#[derive(Debug, Clone)]
+pub struct DeclaredServiceAccounts {
+    /// `None`: every namespace.
+    pub namespaces: Option<PatternSet>,
+    pub names: Vec<String>,
+    pub image_pull_secrets: Vec<String>,
+}
+
+impl Config {
+    /// The pull secrets the rules say ServiceAccount `name` carries in `namespace`, in the
+    /// order declared; `None` when no entry declares it.
+    pub fn service_account_secrets(&self, namespace: &str, name: &str) -> Option<Vec<String>> {
+        let mut found: Option<Vec<String>> = None;
+        for declared in self.service_accounts.iter().filter(|d| {
+            d.names.iter().any(|n| n == name)
+                && d.namespaces
+                    .as_ref()
+                    .is_none_or(|ns| ns.is_match(namespace))
+        }) {
+            crate::names::append_missing(
+                found.get_or_insert_with(Vec::new),
+                declared.image_pull_secrets.iter().cloned(),
+            );
+        }
+        found
+    }
 }
 
 /// One `rules:` entry.
@@ -278,6 +314,19 @@ impl Config {
     pub fn registries_for_host(&self, host: &str) -> impl Iterator<Item = &Registry> {
         let host = normalize_registry_host(host);
         self.registries.iter().filter(move |r| r.host == host)
+    }
+
+    /// Registries that serve this image, with their index into `registries`: those whose entry
+    /// the kubelet matches (ports, a glob per host part, a string-prefix path), with any Docker
+    /// Hub spelling taken for Docker Hub. See [`Entry::serves`].
+    pub fn registries_serving<'a>(
+        &'a self,
+        image: &'a ImageRef,
+    ) -> impl Iterator<Item = (usize, &'a Registry)> + 'a {
+        self.registries
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.entry.serves(image))
     }
 
     /// Registries whose credentials go into this Secret (one Secret may serve several hosts).

@@ -41,6 +41,11 @@ pub(super) struct RawConfig {
     /// Which pods get which secrets. None: every pod pulling from a listed registry gets its Secret.
     #[schemars(with = "Option<Vec<RawRule>>")]
     pub rules: Option<Spanned<Vec<Spanned<RawRule>>>>,
+    /// ServiceAccounts that are not in the rendered manifests (a namespace's `default`, or one
+    /// created elsewhere) and the pull secrets they carry in the cluster. A pod that gets a list
+    /// of its own no longer inherits its ServiceAccount's, so these are put on its list first.
+    #[schemars(with = "Option<Vec<RawServiceAccount>>")]
+    pub service_accounts: Option<Spanned<Vec<Spanned<RawServiceAccount>>>>,
     /// Template variables: `{{ vars.NAME }}` in secret names; `--set NAME=VALUE` overrides.
     #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
     pub vars: Option<Spanned<BTreeMap<String, serde_json::Value>>>,
@@ -65,6 +70,22 @@ pub(super) struct RawRegistry {
     /// Emit the Secret (default true); false: it already exists and is only referenced.
     #[schemars(with = "Option<bool>")]
     pub create: Option<Spanned<bool>>,
+}
+
+/// One `serviceAccounts:` entry.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ServiceAccount")]
+pub(super) struct RawServiceAccount {
+    /// Namespaces (globs) where these ServiceAccounts carry the secrets; absent: every namespace.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub namespaces: Option<List>,
+    /// ServiceAccount names, e.g. `[default]`.
+    #[schemars(with = "Vec<String>")]
+    pub names: Option<List>,
+    /// The names of the pull Secrets they list (`[]`: none, which silences the warning).
+    #[schemars(with = "Vec<String>")]
+    pub image_pull_secrets: Option<List>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

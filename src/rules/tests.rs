@@ -335,7 +335,7 @@ fn unknown_top_level_field() {
     );
     assert!(
         p.message.contains(
-            "unknown field `registry`; valid fields here: apiVersion, kind, metadata, registries, rules, vars"
+            "unknown field `registry`; valid fields here: apiVersion, kind, metadata, registries, rules, serviceAccounts, vars"
         ),
         "{}",
         p.message
@@ -500,6 +500,41 @@ fn empty_and_missing_server() {
         13,
         "server: harbor.example.com",
     );
+}
+
+#[test]
+fn servers_the_kubelet_could_never_match_are_refused_with_what_to_write() {
+    // (server, a part of the message, a part of the hint); issue 13 item 3.
+    let cases = [
+        (
+            "\"harbor[.example.com\"",
+            "not a valid glob",
+            "close the `[...]` class",
+        ),
+        ("harbor.example.com:50x0", "invalid port", "digits only"),
+        (
+            "\"harbor_ex{ample}.com\"",
+            "cannot hold",
+            "host[:port][/path]",
+        ),
+    ];
+    for (server, message, hint) in cases {
+        let text =
+            with_rules(&[]).replace("server: harbor.example.com", &format!("server: {server}"));
+        let p = assert_one(&text, ProblemKind::InvalidServer, 4, 13, hint);
+        assert!(p.message.contains(message), "{server}: {}", p.message);
+        assert!(p.message.contains("never send"), "{}", p.message);
+    }
+    // A glob per host part, a path, a scheme with `/v2/`: all matchable, so accepted.
+    for server in [
+        "\"*.dkr.ecr.eu-west-1.amazonaws.com\"",
+        "harbor.example.com/team-a",
+        "https://other.example.com/v2/",
+    ] {
+        let text =
+            with_rules(&[]).replace("server: harbor.example.com", &format!("server: {server}"));
+        Config::parse(&text, "regcred.yaml").unwrap_or_else(|e| panic!("{server}: {e}"));
+    }
 }
 
 #[test]
@@ -885,4 +920,75 @@ fn display_without_a_position() {
         hint: "fix it".into(),
     };
     assert_eq!(p.to_string(), "x.yaml: broken\n  hint: fix it");
+}
+
+#[test]
+fn service_accounts_declare_what_accounts_outside_the_manifests_carry() {
+    let text = with_rules(&[
+        "  - name: all",
+        "serviceAccounts:",
+        "  - {namespaces: [\"team-*\"], names: [default, builder], imagePullSecrets: [corp-pull]}",
+        "  - {names: [default], imagePullSecrets: [corp-pull, mirror]}",
+        "  - {names: [quiet], imagePullSecrets: []}",
+    ]);
+    let config = Config::parse(&text, "regcred.yaml").unwrap();
+    let secrets = |ns: &str, name: &str| config.service_account_secrets(ns, name);
+    let strings = |names: &[&str]| Some(names.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        secrets("team-a", "default"),
+        strings(&["corp-pull", "mirror"])
+    );
+    assert_eq!(secrets("team-a", "builder"), strings(&["corp-pull"]));
+    assert_eq!(secrets("other", "builder"), None);
+    assert_eq!(secrets("other", "quiet"), strings(&[]));
+
+    // (entry, kind, line, column, hint)
+    let cases = [
+        (
+            "  - {imagePullSecrets: [x]}",
+            ProblemKind::MissingField,
+            11,
+            5,
+            "names: [default]",
+        ),
+        (
+            "  - {names: [default]}",
+            ProblemKind::MissingField,
+            11,
+            5,
+            "`[]` for none",
+        ),
+        (
+            "  - {names: [], imagePullSecrets: [x]}",
+            ProblemKind::EmptyList,
+            11,
+            13,
+            "list the ServiceAccounts",
+        ),
+        (
+            "  - {names: [Default], imagePullSecrets: [x]}",
+            ProblemKind::InvalidValue,
+            11,
+            14,
+            "DNS-1123",
+        ),
+        (
+            "  - {names: [default], imagePullSecrets: [Corp]}",
+            ProblemKind::InvalidSecretName,
+            11,
+            43,
+            "DNS-1123",
+        ),
+        (
+            "  - {namespaces: [\"[a\"], names: [default], imagePullSecrets: [x]}",
+            ProblemKind::InvalidPattern,
+            11,
+            19,
+            "",
+        ),
+    ];
+    for (entry, kind, line, column, hint) in cases {
+        let text = with_rules(&["  - name: all", "serviceAccounts:", entry]);
+        assert_one(&text, kind, line, column, hint);
+    }
 }

@@ -226,7 +226,7 @@ pub fn cluster_for(
         cluster.secrets.push(KnownSecret {
             name: secret.name.clone(),
             namespace: Some(namespace),
-            keys: crate::views::stream::auths_keys(secret, config)
+            keys: crate::views::stream::auths_keys(secret)
                 .into_iter()
                 .map(|(_, key)| key)
                 .collect(),

@@ -95,6 +95,10 @@ pub struct SecretsExplanation {
     pub kept: Vec<String>,
     /// Added by helm-regcred.
     pub added: Vec<String>,
+    /// Copied from the pod's ServiceAccount onto the list the pod now has of its own (which
+    /// stops Kubernetes from copying them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_from_service_account: Vec<String>,
     /// Set when the pod lists none, so it gets its ServiceAccount's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inherited: Option<Inherited>,
@@ -189,6 +193,7 @@ pub fn explain(
             c.at.doc == original.at.doc && c.path == format!("{}.imagePullSecrets", pod.path)
         });
         let added = change.map(|c| c.added.clone()).unwrap_or_default();
+        let kept_from_service_account = change.map(|c| c.inherited.clone()).unwrap_or_default();
         pods.push(PodExplanation {
             document: original.at.doc,
             kind: original.kind.clone(),
@@ -202,6 +207,7 @@ pub fn explain(
             secrets: SecretsExplanation {
                 kept: original.listed.clone(),
                 added,
+                kept_from_service_account,
                 inherited: pod.inherited.as_ref().map(|origin| Inherited {
                     service_account: pod.service_account.clone(),
                     from: match origin {
@@ -424,6 +430,15 @@ impl Explanation {
                 list(&s.added)
             )
             .unwrap();
+            if !s.kept_from_service_account.is_empty() {
+                write!(
+                    out,
+                    "; kept from ServiceAccount {}: {}",
+                    pod.service_account,
+                    list(&s.kept_from_service_account)
+                )
+                .unwrap();
+            }
             if let Some(inherited) = &s.inherited {
                 let from = match inherited.from {
                     "stream" => "in the input",

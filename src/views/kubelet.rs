@@ -85,7 +85,8 @@ pub struct KnownServiceAccount {
 
 impl Cluster {
     /// What the rules file says about the cluster: each `create: false` registry's Secret
-    /// exists in every namespace, keyed by its `server`.
+    /// exists in every namespace, keyed by its `server`; the declared ServiceAccounts carry
+    /// their secrets.
     pub fn from_rules(config: &Config) -> Cluster {
         let secrets = config
             .registries
@@ -98,8 +99,22 @@ impl Cluster {
                 origin: SecretOrigin::Existing,
             })
             .collect();
+        // `serviceAccounts:`: what ServiceAccounts outside the stream carry, as the planner
+        // reads it (`Config::service_account_secrets`).
+        let service_accounts = config
+            .service_accounts
+            .iter()
+            .flat_map(|declared| {
+                declared.names.iter().map(|name| KnownServiceAccount {
+                    namespaces: declared.namespaces.clone(),
+                    name: name.clone(),
+                    secrets: declared.image_pull_secrets.clone(),
+                })
+            })
+            .collect();
         Cluster {
             secrets,
+            service_accounts,
             ..Cluster::default()
         }
     }

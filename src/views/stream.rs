@@ -21,12 +21,8 @@ pub const SERVICE_ACCOUNTS_SOURCE: &str = "helm-regcred/service-accounts.yaml";
 
 /// The `auths` keys of a planned Secret, each with the registry whose credentials it carries:
 /// the one place that decides them, so `check` sees the same keys the payload gets.
-pub fn auths_keys(secret: &PlannedSecret, config: &Config) -> Vec<(usize, String)> {
-    secret
-        .registries
-        .iter()
-        .map(|&i| (i, config.registries[i].server.clone()))
-        .collect()
+pub fn auths_keys(secret: &PlannedSecret) -> Vec<(usize, String)> {
+    secret.auths.clone()
 }
 
 /// The added Secret documents; `credentials: None` writes `<redacted>` payloads (for diffs).
@@ -40,7 +36,7 @@ pub(crate) fn secret_documents(
         .iter()
         .map(|secret| {
             let json = credentials.map(|creds| {
-                let auths: Vec<RegistryAuth> = auths_keys(secret, config)
+                let auths: Vec<RegistryAuth> = auths_keys(secret)
                     .into_iter()
                     .map(|(i, server)| {
                         let registry = &config.registries[i];
@@ -61,7 +57,7 @@ pub(crate) fn secret_documents(
                 payload: json.as_deref().map_or(Payload::Redacted, Payload::Data),
                 source: SECRETS_SOURCE,
                 filename_annotation: naming == SourceNaming::Annotation,
-                hook: secret.hook,
+                hook: secret.hook.as_ref(),
             }
             .render()
         })

@@ -193,8 +193,22 @@ fn helm_app_generates_the_chart_with_pull_secrets() {
         "{secret_key:?}"
     );
 
+    // The pre-install hook Job's own hook Secret (Argo CD runs it as a PreSync hook, before
+    // the Job; docs/helm.md, "Hooks").
+    let hook_key = got
+        .keys()
+        .find(|k| k.0 == "Secret" && k.2 == "demo-pull-hook")
+        .cloned()
+        .unwrap_or_else(|| panic!("no Secret demo-pull-hook in {:?}", got.keys()));
+    let hook_secret = got.remove(&hook_key).unwrap();
+    assert_eq!(
+        hook_secret["metadata"]["annotations"]["helm.sh/hook"],
+        "pre-install,pre-upgrade"
+    );
+
     // Everything else is `helm template` with the release name and namespace Argo CD gave,
-    // hooks included, plus `demo-pull` in each pod pulling from registry.example.com.
+    // hooks included, plus `demo-pull` in each pod pulling from registry.example.com
+    // (`demo-pull-hook` in the hook's).
     let mut want = by_id(docs(&helm_template("shop", "shop-ns")));
     let mut changed = Vec::new();
     for ((kind, _, name), doc) in want.iter_mut() {
@@ -212,7 +226,9 @@ fn helm_app_generates_the_chart_with_pull_secrets() {
             })
         });
         if private {
-            add_pull_secret(doc, pointer, "demo-pull");
+            let hook = doc["metadata"]["annotations"]["helm.sh/hook"].is_string();
+            let secret = if hook { "demo-pull-hook" } else { "demo-pull" };
+            add_pull_secret(doc, pointer, secret);
             changed.push(name.clone());
         }
     }

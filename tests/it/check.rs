@@ -774,3 +774,35 @@ fn helm3_check_a_chart() {
 fn helm4_check_a_chart() {
     check_chart(Helm::v4());
 }
+/// `check` reads the rules' `serviceAccounts` as the planner does: a pod with no list of its
+/// own pulls with what its (undeclared-in-the-stream) ServiceAccount carries in the cluster.
+#[test]
+fn check_counts_the_secrets_declared_on_service_accounts_outside_the_stream() {
+    let rules = |declared: &str| {
+        format!(
+            "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - {{server: corp.example.com, secret: corp-pull, create: false}}\n{declared}"
+        )
+    };
+    let pod = |sa: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: team-a}}\nspec:\n  serviceAccountName: {sa}\n  containers:\n  - {{name: c, image: corp.example.com/app:1}}\n"
+        )
+    };
+    let declared = "serviceAccounts:\n  - {namespaces: [\"team-*\"], names: [default, builder], imagePullSecrets: [corp-pull]}\n";
+    // (declared, the pod's ServiceAccount, covered)
+    for (declared, sa, covered) in [
+        (declared, "default", true),
+        (declared, "builder", true),
+        (declared, "other", false),
+        ("", "default", false),
+    ] {
+        let report = run_check(&rules(declared), &pod(sa), false);
+        assert_eq!(
+            report.findings.is_empty(),
+            covered,
+            "{declared} {sa}: {:?}",
+            report.findings
+        );
+        assert_eq!(report.summary.exit_code, u8::from(!covered));
+    }
+}

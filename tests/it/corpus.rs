@@ -135,7 +135,20 @@ fn documents(text: &str) -> Vec<Value> {
 }
 
 /// The input document as the rules should leave it.
+/// The Secret a pod of `doc` gets: hook pods (Helm 4 post-renders them) their own hook Secret,
+/// created before them and deleted after them (docs/helm.md, "Hooks").
+fn secret_for(doc: &Value, secret: &str) -> String {
+    match doc["metadata"]["annotations"]["helm.sh/hook"].as_str() {
+        Some(hooks) if hooks.split(',').any(|h| h.trim() != "crd-install") => {
+            format!("{secret}-hook")
+        }
+        _ => secret.to_string(),
+    }
+}
+
 fn expected(doc: &Value, secret: &str) -> Value {
+    let secret = secret_for(doc, secret);
+    let secret = secret.as_str();
     let mut doc = doc.clone();
     let api = doc["apiVersion"].as_str().unwrap_or_default().to_string();
     let kind = doc["kind"].as_str().unwrap_or_default().to_string();
@@ -181,18 +194,26 @@ fn check_rules_that_select_everything(inputs: &[Input]) {
             .collect();
         assert!(!pods.is_empty(), "{file}: the input has pods");
 
-        // One Secret per namespace the pods are in (absent namespace = release namespace).
-        let namespaces: BTreeSet<Option<String>> = pods
+        // One Secret per namespace the pods are in (absent namespace = release namespace), and
+        // one hook Secret per namespace of hook pods.
+        let namespaces: BTreeSet<(String, Option<String>)> = pods
             .iter()
-            .map(|d| d["metadata"]["namespace"].as_str().map(str::to_string))
+            .map(|d| {
+                let namespace = d["metadata"]["namespace"].as_str().map(str::to_string);
+                (secret_for(d, "regcred"), namespace)
+            })
             .collect();
         let (secrets, rest) = after.split_at(namespaces.len());
-        let secret_namespaces: BTreeSet<Option<String>> = secrets
+        let secret_namespaces: BTreeSet<(String, Option<String>)> = secrets
             .iter()
             .map(|s| {
                 assert_eq!(s["kind"], "Secret", "{file}: Secrets come first");
                 assert_eq!(s["type"], "kubernetes.io/dockerconfigjson");
-                assert_eq!(s["metadata"]["name"], "regcred");
+                let name = s["metadata"]["name"].as_str().unwrap().to_string();
+                assert!(
+                    name == "regcred" || name == "regcred-hook",
+                    "{file}: {name}"
+                );
                 let annotation =
                     &s["metadata"]["annotations"]["postrenderer.helm.sh/postrender-filename"];
                 assert_eq!(
@@ -200,7 +221,10 @@ fn check_rules_that_select_everything(inputs: &[Input]) {
                     helm4,
                     "{file}: filename annotation only for Helm 4"
                 );
-                s["metadata"]["namespace"].as_str().map(str::to_string)
+                (
+                    name,
+                    s["metadata"]["namespace"].as_str().map(str::to_string),
+                )
             })
             .collect();
         assert_eq!(secret_namespaces, namespaces, "{file}");
@@ -274,14 +298,19 @@ fn check_default_rule(inputs: &[Input], server: &str, secret: &str) {
     for input in inputs {
         let out = render(input.text.as_bytes(), &rules);
         let (before, after) = (documents(&input.text), documents(&out));
-        assert_eq!(
-            after.len(),
-            before.len() + 1,
-            "{}: plus one Secret",
+        // The added Secrets come first: the registry's, and on Helm 4 (which post-renders
+        // hooks) the hook Secret of its hook pods, when they pull from it.
+        let added = after
+            .iter()
+            .take_while(|d| d["kind"] == "Secret" && d["type"] == "kubernetes.io/dockerconfigjson")
+            .count();
+        assert!(
+            (1..=2).contains(&added) && after.len() == before.len() + added,
+            "{}: plus its Secret (and hook Secret)",
             input.name
         );
         let mut pulling = 0;
-        for (doc, got) in before.iter().zip(after.iter().skip(1)) {
+        for (doc, got) in before.iter().zip(after.iter().skip(added)) {
             let api = doc["apiVersion"].as_str().unwrap_or_default();
             let kind = doc["kind"].as_str().unwrap_or_default();
             let Some(spec_path) = kinds::pod_spec_path(api, kind) else {

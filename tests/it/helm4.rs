@@ -49,8 +49,20 @@ fn helm4_template_with_the_post_renderer_plugin() {
         .iter()
         .filter(|(s, _)| s == "helm-regcred/pull-secrets.yaml")
         .collect();
-    assert_eq!(secrets.len(), 1, "{stdout}");
-    assert!(secrets[0].1.contains("kind: Secret") && secrets[0].1.contains("name: demo-pull"));
+    // The release's Secret, and the hook Secret of the pre-install hook Job.
+    assert_eq!(secrets.len(), 2, "{stdout}");
+    assert!(secrets.iter().all(|(_, d)| d.contains("kind: Secret")));
+    assert!(
+        secrets
+            .iter()
+            .any(|(_, d)| d.contains("name: demo-pull\n") && !d.contains("helm.sh/hook"))
+    );
+    assert!(
+        secrets
+            .iter()
+            .any(|(_, d)| d.contains("name: demo-pull-hook\n")
+                && d.contains("helm.sh/hook: pre-install"))
+    );
     assert!(
         !stdout.contains("postrenderer.helm.sh/postrender-filename"),
         "Helm strips the annotation"
@@ -92,9 +104,12 @@ fn helm4_show_only_selects_the_added_secret() {
     );
     let (stdout, _) = ok(&out);
     let docs = documents(&stdout);
-    assert_eq!(docs.len(), 1, "{stdout}");
-    assert!(docs[0].1.contains("kind: Secret"));
-    assert!(docs[0].1.contains("type: kubernetes.io/dockerconfigjson"));
+    // The release's Secret and the pre-install hook Job's hook Secret.
+    assert_eq!(docs.len(), 2, "{stdout}");
+    for (_, doc) in &docs {
+        assert!(doc.contains("kind: Secret"));
+        assert!(doc.contains("type: kubernetes.io/dockerconfigjson"));
+    }
 }
 
 /// Helm 4 shows nothing of a failing post-renderer; `helm regcred last-error` has the exact
@@ -189,7 +204,7 @@ fn helm4_wrapper_template_and_diff() {
     let (stdout, stderr) = ok(&out);
     assert!(stdout.contains("# Source: helm-regcred/pull-secrets.yaml"));
     assert!(
-        stderr.contains("5 pod specs selected, 5 changed, 1 pull Secret added"),
+        stderr.contains("5 pod specs selected, 5 changed, 2 pull Secrets added"),
         "{stderr}"
     );
 
@@ -227,11 +242,12 @@ fn helm4_install_dry_run_through_the_wrapper() {
     let (hooks, manifest) = stdout
         .split_once("MANIFEST:")
         .expect("HOOKS and MANIFEST sections");
-    // One pull Secret: among the hooks here, since a pre-install hook pod needs it too
-    // (`helm4_pre_install_hook_gets_a_hook_secret`).
-    assert_eq!(stdout.matches("kind: Secret").count(), 1, "{stdout}");
+    // The release's pull Secret in the manifest, and the pre-install hook Job's own hook Secret
+    // among the hooks (`helm4_hook_pods_get_a_hook_secret_the_release_keeps_its_own`).
+    assert_eq!(stdout.matches("kind: Secret").count(), 2, "{stdout}");
+    assert_eq!(manifest.matches("kind: Secret").count(), 1, "{manifest}");
     assert_eq!(
-        manifest.matches("- name: demo-pull").count(),
+        manifest.matches("- name: demo-pull\n").count(),
         4,
         "{manifest}"
     );
@@ -240,43 +256,123 @@ fn helm4_install_dry_run_through_the_wrapper() {
         .split("\n---\n")
         .find(|d| d.contains("name: demo-migrate"))
         .unwrap();
-    assert!(migrate.contains("- name: demo-pull"), "{migrate}");
-    assert!(stderr.contains("1 pull Secret added"), "{stderr}");
+    assert!(migrate.contains("- name: demo-pull-hook"), "{migrate}");
+    assert!(stderr.contains("2 pull Secrets added"), "{stderr}");
 }
 
-/// A pre-install hook runs before the release's resources exist, so the Secret its pod pulls
-/// with must be created by Helm as a hook of its own, before the hook Job.
+/// A chart with a pre-install and a post-delete hook pod, and a release Deployment.
+fn hooked_chart() -> tempfile::TempDir {
+    let pod = |name: &str, hook: &str, weight: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/hook: {hook}\n    helm.sh/hook-weight: \"{weight}\"\nspec:\n  restartPolicy: Never\n  containers:\n    - name: c\n      image: registry.example.com/tools/{name}:1\n"
+        )
+    };
+    crate::helm::temp_chart(
+        "hooked",
+        &[
+            ("migrate.yaml", &pod("migrate", "pre-install", "-5")),
+            ("cleanup.yaml", &pod("cleanup", "post-delete", "3")),
+            (
+                "api.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers:\n        - name: api\n          image: registry.example.com/api:1\n",
+            ),
+        ],
+    )
+}
+
+/// Issue 13 item 5. Hook pods get a hook Secret of their own, created before them (lower
+/// weight, their events) and deleted once the hooks succeeded; the release's Secret stays in the
+/// release manifest (so `helm uninstall` deletes it) instead of becoming a hook.
 #[test]
-fn helm4_pre_install_hook_gets_a_hook_secret() {
+fn helm4_hook_pods_get_a_hook_secret_the_release_keeps_its_own() {
     let helm = Helm::v4().with_plugins(&[]);
+    let chart = hooked_chart();
     let out = helm
         .user()
-        .args(["regcred", "install", "demo", CHART, "-n", "apps"])
-        .args(["--dry-run=client", "--rules", RULES])
+        .args(["regcred", "install", "demo"])
+        .arg(chart.path())
+        .args(["-n", "apps", "--dry-run=client", "--rules", RULES])
         .output()
         .unwrap();
     let (stdout, _) = ok(&out);
-    let (hooks, _) = stdout.split_once("MANIFEST:").unwrap();
-    let hook_docs: Vec<&str> = hooks.split("\n---\n").collect();
-    let secret = hook_docs
-        .iter()
-        .find(|d| d.contains("kind: Secret"))
-        .unwrap_or_else(|| panic!("no hook Secret among the hooks:\n{hooks}"));
-    assert!(secret.contains("helm.sh/hook"), "{secret}");
-    assert!(secret.contains("pre-install"), "{secret}");
-    let name = secret
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("name: "))
+    let (hooks, manifest) = stdout.split_once("MANIFEST:").unwrap();
+    let docs = |text: &str| -> Vec<serde_json::Value> {
+        text.split("\n---\n")
+            .filter(|d| d.contains("kind:"))
+            .map(|d| {
+                let d = d.split_once("\napiVersion:").map_or(d, |(_, rest)| rest);
+                serde_saphyr::from_str(&format!("apiVersion:{d}"))
+                    .unwrap_or_else(|e| panic!("{e}: {d}"))
+            })
+            .collect()
+    };
+    let (hooks, manifest) = (docs(hooks), docs(manifest));
+    let named = |docs: &[serde_json::Value], kind: &str, name: &str| -> Option<serde_json::Value> {
+        docs.iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .cloned()
+    };
+
+    // The managed Secret: a release resource, listed by the release's Deployment.
+    let managed = named(&manifest, "Secret", "demo-pull").expect("demo-pull in the manifest");
+    assert!(
+        managed["metadata"]["annotations"]["helm.sh/hook"].is_null(),
+        "{managed}"
+    );
+    let api = named(&manifest, "Deployment", "api").unwrap();
+    assert_eq!(
+        api["spec"]["template"]["spec"]["imagePullSecrets"][0]["name"],
+        "demo-pull"
+    );
+    assert!(named(&hooks, "Secret", "demo-pull").is_none());
+
+    // The hook Secret: both events, a weight below both pods', deleted after they succeed.
+    let hook = named(&hooks, "Secret", "demo-pull-hook").expect("demo-pull-hook among the hooks");
+    let annotations = &hook["metadata"]["annotations"];
+    assert_eq!(
+        annotations["helm.sh/hook"], "pre-install,post-delete",
+        "{hook}"
+    );
+    assert_eq!(annotations["helm.sh/hook-weight"], "-6", "{hook}");
+    assert_eq!(
+        annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded",
+        "{hook}"
+    );
+    assert_eq!(hook["type"], "kubernetes.io/dockerconfigjson");
+    assert!(named(&manifest, "Secret", "demo-pull-hook").is_none());
+    for pod in ["migrate", "cleanup"] {
+        let pod = named(&hooks, "Pod", pod).unwrap();
+        assert_eq!(
+            pod["spec"]["imagePullSecrets"][0]["name"], "demo-pull-hook",
+            "{pod}"
+        );
+    }
+}
+
+/// A Secret only post-delete hook pods need is a hook Secret, not a release resource (which
+/// `helm uninstall` would delete before they run).
+#[test]
+fn helm4_a_secret_only_post_delete_hooks_need_is_no_release_resource() {
+    let helm = Helm::v4().with_plugins(&[]);
+    let chart = crate::helm::temp_chart(
+        "cleanup-only",
+        &[(
+            "cleanup.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: cleanup\n  annotations:\n    helm.sh/hook: post-delete\nspec:\n  restartPolicy: Never\n  containers:\n    - name: c\n      image: registry.example.com/tools/cleanup:1\n",
+        )],
+    );
+    let out = helm
+        .user()
+        .args(["regcred", "install", "demo"])
+        .arg(chart.path())
+        .args(["-n", "apps", "--dry-run=client", "--rules", RULES])
+        .output()
         .unwrap();
-    let migrate = hook_docs
-        .iter()
-        .find(|d| d.contains("name: demo-migrate"))
-        .unwrap();
-    assert!(migrate.contains(&format!("- name: {name}")), "{migrate}");
-    // Helm creates hooks in weight order: the Secret before the Job (weight -5).
-    let secret_at = hooks.find(*secret).unwrap();
-    let migrate_at = hooks.find(*migrate).unwrap();
-    assert!(secret_at < migrate_at, "{hooks}");
+    let (stdout, _) = ok(&out);
+    let (hooks, manifest) = stdout.split_once("MANIFEST:").unwrap();
+    assert!(!manifest.contains("kind: Secret"), "{manifest}");
+    assert!(hooks.contains("name: demo-pull-hook"), "{hooks}");
+    assert!(hooks.contains("helm.sh/hook: post-delete"), "{hooks}");
 }
 
 /// `--post-renderer regcred-postrender` needs the plugin installed; the wrappers do not.

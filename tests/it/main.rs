@@ -18,6 +18,7 @@ mod kustomize;
 mod leaks;
 mod list_items;
 mod mutation;
+mod planner;
 mod plugin;
 mod release;
 mod schema;

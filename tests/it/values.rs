@@ -265,9 +265,18 @@ fn check_same_pod_specs(
             }
             // The post-renderer appends to what the template wrote; a template that joins two
             // values lists (`global` first) orders them its own way. The set is what counts.
+            // Helm 4's hook pods get the hook Secret of the Secret the values name.
+            let post_secrets: Vec<String> = post_spec
+                .pull_secrets
+                .iter()
+                .map(|s| match s.strip_suffix("-hook") {
+                    Some(base) if values_spec.hook => base.to_string(),
+                    _ => s.clone(),
+                })
+                .collect();
             assert_eq!(
                 sorted(&values_spec.pull_secrets),
-                sorted(&post_spec.pull_secrets),
+                sorted(&post_secrets),
                 "{name}: override and post-renderer disagree"
             );
         }

@@ -1,5 +1,5 @@
-//! Helm 3 never post-renders hooks: find the pre-install/pre-upgrade hook pods in what it
-//! printed that still lack their pull secret.
+//! Helm 3 never post-renders hooks: find the hook pods in what it printed that still lack their
+//! pull secret and would fail without it.
 
 use helm_regcred::engine::{self, Env, Request};
 use helm_regcred::{Config, Options, Stream};
@@ -7,15 +7,17 @@ use helm_regcred::{Config, Options, Stream};
 /// What Helm 3 cannot do for hooks, and what to do instead (docs/helm.md, "Hooks").
 pub const HELM3_HOOKS: &str = "\
 helm-regcred: Helm 3 never passes hooks to a post-renderer: hook pods get no pull secret from
-  helm-regcred, and pre-install/pre-upgrade hooks run before the release's own Secret exists.
-  If a hook pulls from a private registry, either
-  - use Helm 4 (helm-regcred then adds the pull Secret as a hook too), or
+  helm-regcred; pre-install/pre-upgrade hooks run before the release's own Secret exists, and
+  post-delete hooks after it is gone. If a hook pulls from a private registry, either
+  - use Helm 4 with the helm-regcred post-renderer plugin (`helm plugin install`, then
+    `--post-renderer regcred-postrender`): hook pods then get a hook Secret of their own, created before
+    them and deleted once they succeeded; or
   - create the Secret before installing (`helm regcred create-secret`, and `create: false` for
     that registry in the rules) and reference it through the chart's values
     (`helm regcred values`).
   `helm regcred check RELEASE CHART` lists every pod that lacks its pull secret.";
 
-/// Pre-install/pre-upgrade hook pods in what Helm 3 printed that lack a pull secret the rules
+/// Pre-install, pre-upgrade and post-delete hook pods in what Helm 3 printed that lack a pull secret the rules
 /// give them, as `Kind/name (source): lacks secret`.
 pub fn helm3_unserved_hooks(
     printed: &[u8],
@@ -33,13 +35,17 @@ pub fn helm3_unserved_hooks(
     let Ok(printed) = Stream::parse(yaml.as_bytes()) else {
         return Vec::new();
     };
-    // Only the pre-install/pre-upgrade hooks are planned: another document the rules cannot
-    // handle must not hide them (Helm 3 post-rendered, and so checked, the rest already).
+    // Only the hooks at whose events the release's Secret is not there are planned: before it
+    // is created, after it is deleted (other hook pods find it, when the chart lists it). They
+    // are planned on their own, so another document the rules cannot handle does not hide them
+    // (Helm 3 post-rendered, and so checked, the rest already).
     let mut hooks = String::new();
     for doc in &printed.docs {
         let text = printed.doc_text(doc);
         if text.contains("helm.sh/hook")
-            && (text.contains("pre-install") || text.contains("pre-upgrade"))
+            && ["pre-install", "pre-upgrade", "post-delete"]
+                .iter()
+                .any(|event| text.contains(event))
         {
             if !doc.explicit_start {
                 hooks.push_str("---\n");
@@ -76,7 +82,23 @@ pub fn helm3_unserved_hooks(
                     .as_deref()
                     .map(|s| format!(" ({s})"))
                     .unwrap_or_default();
-            format!("{what}{from}: lacks {}", c.added.join(", "))
+            // The Secret the chart should list, not the hook Secret Helm 4 would get.
+            let names: Vec<&str> = c
+                .added
+                .iter()
+                .map(|name| {
+                    let hook = outcome
+                        .plan
+                        .secrets
+                        .iter()
+                        .any(|s| s.hook.is_some() && s.name == *name);
+                    match name.strip_suffix("-hook") {
+                        Some(base) if hook => base,
+                        _ => name.as_str(),
+                    }
+                })
+                .collect();
+            format!("{what}{from}: lacks {}", names.join(", "))
         })
         .collect()
 }
@@ -87,16 +109,21 @@ mod tests {
     use helm_regcred::engine::no_env;
 
     #[test]
-    fn finds_unserved_pre_hooks_in_dry_run_output() {
+    fn finds_unserved_pre_and_post_delete_hooks_in_dry_run_output() {
         let config = Config::parse(
             "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: r.example.com\n    secret: pull\n    credentials: {env: {username: U, password: P}}\n",
             "<test>",
         )
         .unwrap();
-        let printed = "NAME: x\nHOOKS:\n---\n# Source: c/templates/job.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  template:\n    spec:\n      containers: [{name: m, image: r.example.com/m:1}]\n---\n# Source: c/templates/test.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers: [{name: t, image: r.example.com/t:1}]\nMANIFEST:\n---\n# Source: c/templates/pod.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: [{name: p, image: r.example.com/p:1}]\n\nNOTES:\nhello: [\n";
+        let printed = "NAME: x\nHOOKS:\n---\n# Source: c/templates/job.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  template:\n    spec:\n      containers: [{name: m, image: r.example.com/m:1}]\n---\n# Source: c/templates/test.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers: [{name: t, image: r.example.com/t:1}]\n---\n# Source: c/templates/cleanup.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: cleanup\n  annotations:\n    helm.sh/hook: post-delete\nspec:\n  containers: [{name: c, image: r.example.com/c:1}]\nMANIFEST:\n---\n# Source: c/templates/pod.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: [{name: p, image: r.example.com/p:1}]\n\nNOTES:\nhello: [\n";
         assert_eq!(
             helm3_unserved_hooks(printed.as_bytes(), &config, &Options::default(), &no_env),
-            ["Job/migrate (c/templates/job.yaml): lacks pull"]
+            // Named by the Secret the chart should list, not Helm 4's hook Secret; the test
+            // hook runs when the release's Secret exists.
+            [
+                "Job/migrate (c/templates/job.yaml): lacks pull",
+                "Pod/cleanup (c/templates/cleanup.yaml): lacks pull"
+            ]
         );
     }
 }

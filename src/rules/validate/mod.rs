@@ -17,16 +17,18 @@ use selector::dedup;
 
 use super::problem::{Position, Problem, ProblemKind, closest};
 use super::raw::{
-    List, RawConfig, RawRegistry, RawRule, RawSecretNamespaces, RawSelector, RawTarget,
+    List, RawConfig, RawRegistry, RawRule, RawSecretNamespaces, RawSelector, RawServiceAccount,
+    RawTarget,
 };
 use super::{
-    API_VERSION, Config, ImagePullPolicy, ItemShape, KIND, Mode, Registry, Rule, SecretNamespaces,
-    Syntax, Target, from_name,
+    API_VERSION, Config, DeclaredServiceAccounts, ImagePullPolicy, ItemShape, KIND, Mode, Registry,
+    Rule, SecretNamespaces, Syntax, Target, from_name,
 };
 use crate::edit::fieldpath::FieldPath;
 use crate::kinds::POD_SPEC_PATHS;
 use crate::names::{is_dns1123_label, is_dns1123_subdomain};
 use crate::registry::image::normalize_registry_host;
+use crate::registry::keyring::Entry as KeyringEntry;
 use crate::rules::selector::{Pattern, PatternSet, Selector, is_kind_name};
 
 /// `raw` is `None` for a file without a document (empty, or only comments).
@@ -81,6 +83,7 @@ impl Validator<'_> {
         let mut config = Config {
             registries: Vec::new(),
             rules: Vec::new(),
+            service_accounts: Vec::new(),
             origin: self.origin.to_string(),
             vars: Default::default(),
         };
@@ -89,6 +92,7 @@ impl Validator<'_> {
             kind,
             registries,
             rules,
+            service_accounts,
             vars,
             metadata: _,
         }) = raw
@@ -147,7 +151,91 @@ impl Validator<'_> {
             config.rules.push(self.rule(i, raw_rule, &defined));
         }
         self.unique_rule_names(&config.rules, &name_positions);
+        config.service_accounts = service_accounts
+            .map(|s| s.value)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|entry| self.service_accounts(entry))
+            .collect();
         config
+    }
+
+    /// A `serviceAccounts:` entry; `None` when it is unusable (reported).
+    fn service_accounts(
+        &mut self,
+        entry: Spanned<RawServiceAccount>,
+    ) -> Option<DeclaredServiceAccounts> {
+        const BLOCK: &str = "serviceAccounts";
+        let at = pos(&entry.referenced);
+        let RawServiceAccount {
+            namespaces,
+            names,
+            image_pull_secrets,
+        } = entry.value;
+        let example = "e.g. `serviceAccounts: [{names: [default], imagePullSecrets: [corp-pull]}]`";
+        let namespaces = self.patterns(namespaces, BLOCK, "namespaces", "every namespace");
+        let mut valid = true;
+        let names = match names {
+            Some(list) if !list.value.is_empty() => list.value,
+            Some(list) => {
+                self.report(
+                    ProblemKind::EmptyList,
+                    pos(&list.referenced),
+                    "`serviceAccounts[].names: []` declares no ServiceAccount",
+                    format!("list the ServiceAccounts, {example}"),
+                );
+                return None;
+            }
+            None => {
+                self.report(
+                    ProblemKind::MissingField,
+                    at,
+                    "`serviceAccounts` entry has no `names`",
+                    format!("name the ServiceAccounts, {example}"),
+                );
+                return None;
+            }
+        };
+        for name in &names {
+            if !is_dns1123_subdomain(&name.value) {
+                valid = false;
+                self.report(
+                    ProblemKind::InvalidValue,
+                    pos(&name.referenced),
+                    format!("`{}` is not a ServiceAccount name", name.value),
+                    "a ServiceAccount name is a DNS-1123 subdomain: lowercase letters, digits, \
+                     `-` and `.`, e.g. `default`",
+                );
+            }
+        }
+        let Some(secrets) = image_pull_secrets else {
+            self.report(
+                ProblemKind::MissingField,
+                at,
+                "`serviceAccounts` entry has no `imagePullSecrets`",
+                format!(
+                    "list the pull Secrets they carry in the cluster (`[]` for none), {example}"
+                ),
+            );
+            return None;
+        };
+        for secret in &secrets.value {
+            if !is_dns1123_subdomain(&secret.value) {
+                valid = false;
+                self.report(
+                    ProblemKind::InvalidSecretName,
+                    pos(&secret.referenced),
+                    format!("`{}` is not a Secret name", secret.value),
+                    "a Secret name is a DNS-1123 subdomain: lowercase letters, digits, `-` and \
+                     `.`",
+                );
+            }
+        }
+        valid.then(|| DeclaredServiceAccounts {
+            namespaces,
+            names: names.into_iter().map(|n| n.value).collect(),
+            image_pull_secrets: secrets.value.into_iter().map(|s| s.value).collect(),
+        })
     }
 
     fn header(&mut self, api_version: Option<Spanned<String>>, kind: Option<Spanned<String>>) {

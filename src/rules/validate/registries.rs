@@ -33,7 +33,11 @@ impl Validator<'_> {
                 );
                 None
             }
-            Some(s) => Some(self.server(s)),
+            Some(s) => self.server(s),
+        };
+        let (server, entry) = match server {
+            Some((server, entry)) => (Some(server), entry),
+            None => (None, None),
         };
         let host = server.as_ref().map(|s| normalize_registry_host(s));
 
@@ -86,6 +90,7 @@ impl Validator<'_> {
             registry: Registry {
                 server: server?,
                 host: host?,
+                entry: entry?,
                 secret: secret?,
                 email: email.map(|e| e.value),
                 credentials: credentials.map(|c| c.value),
@@ -95,7 +100,12 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn server(&mut self, server: Spanned<String>) -> String {
+    /// The server as written and as the kubelet's keyring reads it; `None` when the kubelet
+    /// would ignore it or could never match it (the problem says what to write instead).
+    pub(super) fn server(
+        &mut self,
+        server: Spanned<String>,
+    ) -> Option<(String, Option<KeyringEntry>)> {
         let at = pos(&server.referenced);
         let example = "write the registry host as in image references, e.g. \
                        `server: harbor.example.com` (`docker.io` for Docker Hub)";
@@ -115,8 +125,20 @@ impl Validator<'_> {
                 format!("`server` `{}` has no host", server.value),
                 example,
             );
+        } else {
+            // The kubelet ignores an `auths` key it cannot parse, and a glob it cannot compile
+            // never matches (keyring.go): refuse both here rather than emit a dead Secret.
+            match KeyringEntry::parse(&server.value) {
+                Ok(entry) => return Some((server.value, Some(entry))),
+                Err(e) => self.report(
+                    ProblemKind::InvalidServer,
+                    at,
+                    format!("`server`: {e}, so the kubelet would never send this credential"),
+                    e.hint(),
+                ),
+            }
         }
-        server.value
+        Some((server.value, None))
     }
 
     pub(super) fn secret_name(&mut self, secret: &Spanned<String>) {
@@ -160,10 +182,13 @@ impl Validator<'_> {
         for (i, entry) in entries.iter().enumerate() {
             let r = &entry.registry;
             let earlier = &entries[..i];
-            if let Some(first) = earlier
-                .iter()
-                .find(|e| e.registry.host == r.host && e.registry.secret == r.secret)
-            {
+            if let Some(first) = earlier.iter().find(|e| {
+                // Same host (any spelling) and path: `harbor/team-a` and `harbor/team-b` may
+                // share one Secret, which then carries both keys.
+                e.registry.host == r.host
+                    && e.registry.entry.path() == r.entry.path()
+                    && e.registry.secret == r.secret
+            }) {
                 self.report(
                     ProblemKind::DuplicateRegistry,
                     entry.at,

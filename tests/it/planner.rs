@@ -1,0 +1,216 @@
+//! The planner side of issue 13, end to end through `helm-regcred post-render`: what the
+//! kubelet will do decides the output (ServiceAccount inheritance, Docker Hub spellings, servers
+//! matched as the keyring does, JSON kept JSON). Each test is a defect seen on real charts.
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::util::{TEST_PASSWORD, regcred, rules_file, run_with_stdin};
+
+/// `post-render -r RULES` on `input`: (stdout, stderr), asserting success.
+fn post_render(rules: &str, input: &str) -> (String, String) {
+    let (_dir, path) = rules_file(rules);
+    let mut cmd = regcred();
+    cmd.arg("post-render").arg("-r").arg(&path);
+    let out = run_with_stdin(cmd, input.as_bytes());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    let stream = helm_regcred::Stream::parse(text.as_bytes()).unwrap();
+    stream
+        .docs
+        .iter()
+        .map(|d| serde_saphyr::from_str(stream.doc_text(d)).unwrap())
+        .filter(|v: &Value| !v.is_null())
+        .collect()
+}
+
+fn rules(server: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: \"{server}\"\n    secret: pull\n    credentials: {{env: {{username: REG_USER, password: REG_PASSWORD}}}}\n{extra}"
+    )
+}
+
+fn deployment(name: &str, image: &str, spec_extra: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n{spec_extra}      containers:\n      - name: c\n        image: {image}\n"
+    )
+}
+
+fn pull_secrets(doc: &Value) -> Vec<&str> {
+    doc["spec"]["template"]["spec"]["imagePullSecrets"]
+        .as_array()
+        .map(|l| l.iter().map(|s| s["name"].as_str().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+/// The `auths` keys of the added Secret named `name`.
+fn auths_keys(docs: &[Value], name: &str) -> Vec<String> {
+    let secret = docs
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no Secret {name}"));
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+        .unwrap();
+    let json: Value = serde_json::from_slice(&payload).unwrap();
+    json["auths"].as_object().unwrap().keys().cloned().collect()
+}
+
+/// Issue 13 item 1: tempo's `serviceAccount.imagePullSecrets`, cert-manager's
+/// `global.imagePullSecrets` reach only the ServiceAccount; a pod-level list of the new secret
+/// alone made Kubernetes skip the ServiceAccount's.
+#[test]
+fn a_service_accounts_secrets_are_kept_when_a_pod_gets_its_own_list() {
+    let input = format!(
+        "{}---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: tempo\nimagePullSecrets:\n- name: corp-pull\n",
+        deployment(
+            "tempo",
+            "r.example.com/tempo:2",
+            "      serviceAccountName: tempo\n"
+        )
+    );
+    let (out, stderr) = post_render(&rules("r.example.com", ""), &input);
+    let docs = documents(&out);
+    let tempo = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    assert_eq!(pull_secrets(tempo), ["corp-pull", "pull"], "{out}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    // `default`, not in the stream: said, with the remedy; declared: kept, and quiet.
+    let input = deployment("api", "r.example.com/api:1", "");
+    let (out, stderr) = post_render(&rules("r.example.com", ""), &input);
+    assert_eq!(pull_secrets(&documents(&out)[1]), ["pull"]);
+    assert!(
+        stderr.contains("ServiceAccount default is not in the input")
+            && stderr.contains("serviceAccounts: [{names: [default], imagePullSecrets: [NAME]}]"),
+        "{stderr}"
+    );
+    let declared = "serviceAccounts:\n  - {names: [default], imagePullSecrets: [cluster-pull]}\n";
+    let (out, stderr) = post_render(&rules("r.example.com", declared), &input);
+    assert_eq!(pull_secrets(&documents(&out)[1]), ["cluster-pull", "pull"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(!out.contains(TEST_PASSWORD) && !stderr.contains(TEST_PASSWORD));
+}
+
+/// Issue 13 item 2: `registry.hub.docker.com/x/y` and `registry-1.docker.io/x/y` got a Secret
+/// whose only key was `docker.io`, which the kubelet never sends for those hosts.
+#[test]
+fn docker_hub_spellings_each_get_an_auths_key() {
+    let input = [
+        deployment("a", "registry-1.docker.io/corp/a:1", ""),
+        deployment("b", "registry.hub.docker.com/corp/b:1", ""),
+        deployment("c", "corp/c:1", ""),
+    ]
+    .join("---\n");
+    let declared = "serviceAccounts:\n  - {names: [default], imagePullSecrets: []}\n";
+    let (out, _) = post_render(&rules("docker.io", declared), &input);
+    let mut keys = auths_keys(&documents(&out), "pull");
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "docker.io",
+            "registry-1.docker.io",
+            "registry.hub.docker.com"
+        ]
+    );
+}
+
+/// Issue 13 item 3: a glob server never matched, a path server served other teams, a scheme
+/// and `/v2/` were written verbatim as the key.
+#[test]
+fn servers_serve_what_the_kubelet_matches() {
+    let declared = "serviceAccounts:\n  - {names: [default], imagePullSecrets: []}\n";
+    let ecr = deployment(
+        "a",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1",
+        "",
+    );
+    let (out, _) = post_render(&rules("*.dkr.ecr.eu-west-1.amazonaws.com", declared), &ecr);
+    let docs = documents(&out);
+    assert_eq!(pull_secrets(&docs[1]), ["pull"]);
+    assert_eq!(
+        auths_keys(&docs, "pull"),
+        ["*.dkr.ecr.eu-west-1.amazonaws.com"]
+    );
+
+    let teams = [
+        deployment("a", "harbor.example.com/team-a/app:1", ""),
+        deployment("b", "harbor.example.com/team-b/app:1", ""),
+    ]
+    .join("---\n");
+    let (out, _) = post_render(&rules("harbor.example.com/team-a", declared), &teams);
+    let docs = documents(&out);
+    let get = |name: &str| docs.iter().find(|d| d["metadata"]["name"] == name).unwrap();
+    assert_eq!(pull_secrets(get("a")), ["pull"]);
+    assert!(pull_secrets(get("b")).is_empty(), "team-b is not served");
+
+    let other = deployment("a", "other.example.com/app:1", "");
+    let (out, _) = post_render(&rules("https://other.example.com/v2/", declared), &other);
+    assert_eq!(auths_keys(&documents(&out), "pull"), ["other.example.com"]);
+
+    // A glob the kubelet cannot compile never matches: refused, with what to write.
+    let (_dir, path) = rules_file(&rules("harbor[.example.com", ""));
+    let mut cmd = regcred();
+    cmd.arg("post-render").arg("-r").arg(&path);
+    let out = run_with_stdin(cmd, other.as_bytes());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        stderr.contains("never send") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13 item 6: JSON manifests came back with YAML flow syntax inserted.
+#[test]
+fn a_json_manifest_stays_json() {
+    let json = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"api"},"spec":{"template":{"spec":{"containers":[{"name":"c","image":"r.example.com/api:1"}]}}}}"#;
+    let declared = "serviceAccounts:\n  - {names: [default], imagePullSecrets: []}\n";
+    let (out, _) = post_render(&rules("r.example.com", declared), &format!("{json}\n"));
+    // After the added Secret and its `---`: the input document, edited.
+    let edited = out.rsplit_once("\n---\n").unwrap().1.trim();
+    let value: Value =
+        serde_json::from_str(edited).unwrap_or_else(|e| panic!("no longer JSON ({e}): {edited}"));
+    assert_eq!(
+        value["spec"]["template"]["spec"]["imagePullSecrets"],
+        serde_json::json!([{"name": "pull"}])
+    );
+}
+
+/// `explain` shows what a pod keeps from its ServiceAccount when it gets a list of its own.
+#[test]
+fn explain_names_the_secrets_kept_from_the_service_account() {
+    let input = format!(
+        "{}---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: tempo\nimagePullSecrets:\n- name: corp-pull\n",
+        deployment(
+            "tempo",
+            "r.example.com/tempo:2",
+            "      serviceAccountName: tempo\n"
+        )
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.yaml");
+    std::fs::write(&file, &input).unwrap();
+    let (_rules_dir, rules) = rules_file(&rules("r.example.com", ""));
+    let out = regcred()
+        .arg("explain")
+        .arg(&file)
+        .arg("-r")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("added pull; kept from ServiceAccount tempo: corp-pull"),
+        "{stdout}"
+    );
+}
