@@ -1,0 +1,392 @@
+//! Values preprocessor: instead of editing rendered manifests, compute a Helm values override
+//! that fills the chart's own pull secret keys, for installs without a post-renderer (Flux,
+//! some GitOps setups, Helm 3 hooks).
+//!
+//! ```text
+//! CHART ref ─► source (dir, .tgz, or `helm pull`) ─► archive (Helm's limits) ─► chart::Chart
+//!                         │ a copy with a probe template
+//!                         ▼
+//! helm template -f/--set ─► render::Rendered (pods, Helm's computed values) ─┬─► verify::pod_needs
+//!                                                                            ├─► keys::candidates
+//! helm template + markers per candidate ─► which pods each key reaches ──────┴─► assign ─► write
+//! helm template + the generated file ─► verify::uncovered (`--verify`)
+//! ```
+//!
+//! Nothing of Helm is re-implemented: Helm fetches the chart, computes the values (its probe
+//! template prints `toJson .Values`) and renders the pods. What a key does is not guessed from
+//! its name: each candidate key (any key whose name says pull secrets — `imagePullSecrets`,
+//! `image.pullSecrets`, `imagePullSecretsNames` —, found in the computed values, the
+//! templates and `values.schema.json`) gets a marker secret, and one render shows which pod
+//! specs each marker reaches and in which shape (`- name: x` or `- x`). Each pod needs what the
+//! post-renderer would give it with the same rules; [`assign`] puts those secrets into the most
+//! specific keys reaching the pod, never twice, and names the pods no key reaches.
+//!
+//! Compared with the post-renderer: values reach what a post-renderer cannot see (Helm 3's
+//! hooks; settings such as `scheduler.config.imagePullSecrets` that an application reads from
+//! a ConfigMap to start pods itself, see [`images`]), but they only *name* the Secrets, which
+//! must be created some other way.
+
+pub mod archive;
+pub mod assign;
+pub mod chart;
+pub mod helm;
+pub mod images;
+pub mod keys;
+pub mod render;
+pub mod source;
+pub mod tree;
+pub mod verify;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+use crate::plan::Change;
+use crate::{Config, Options};
+
+pub use assign::{Basis, KeyPlan, Unreached, ValuesOverride};
+pub use chart::Chart;
+pub use helm::{Fetch, Helm, Release, UserValues};
+pub use keys::{ItemShape, KEY};
+pub use source::Origin;
+pub use tree::{Map, Yaml};
+
+use keys::Candidate;
+use render::{Landed, Rendered};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not a chart: expected a chart directory (with Chart.yaml) or a .tgz made by \
+         `helm package`",
+        path.display()
+    )]
+    NotAChart { path: PathBuf },
+    #[error(
+        "no chart {reference:?}: not a directory or .tgz here; a chart from a repository is \
+         `repo/chart` (after `helm repo add`), `oci://host/path/chart`, or a name with \
+         `--repo URL`"
+    )]
+    NoSuchChart { reference: String },
+    #[error("cannot unpack {origin}: {source}")]
+    Archive {
+        origin: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: refused archive entry {entry:?}: {why} (Helm refuses it too)")]
+    UnsafeArchive {
+        origin: String,
+        entry: String,
+        why: String,
+    },
+    #[error("{origin}: {what}")]
+    TooLarge { origin: String, what: String },
+    #[error("{origin}: no Chart.yaml")]
+    NoChartYaml { origin: String },
+    #[error("{origin}: invalid YAML: {message}")]
+    Yaml { origin: String, message: String },
+    #[error("{origin}: expected a mapping of values, found {found}")]
+    NotAMapping { origin: String, found: &'static str },
+    #[error("{origin}: invalid Chart.yaml: {message}")]
+    ChartYaml { origin: String, message: String },
+    #[error(
+        "{origin}: dependency `{name}` is listed in Chart.yaml but missing from charts/ \
+         (run `helm dependency build` first)"
+    )]
+    MissingDependency { origin: String, name: String },
+    #[error(
+        "chart {chart} has no pull secret key (`imagePullSecrets`, `image.pullSecrets`, …) in \
+         its values, its subcharts' values, its templates, its schema or the given values, so \
+         no values override can add pull secrets to it; use the post-renderer instead \
+         (`helm-regcred post-render`), which edits the rendered pod specs"
+    )]
+    NoPullSecretKeys { chart: String },
+    #[error("cannot run {helm} (set HELM_BIN, pass --helm, or put helm on PATH): {source}")]
+    HelmMissing {
+        helm: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("helm could not {what}: {stderr}\n  (ran: {command})")]
+    Helm {
+        what: String,
+        command: String,
+        stderr: String,
+    },
+    #[error("cannot read helm's output: {message}")]
+    Rendered { message: String },
+    #[error(
+        "secret name {template:?} of registry {server}: {message}; a values override is not \
+         tied to a release or namespace; use the post-renderer for such names"
+    )]
+    SecretName {
+        template: String,
+        server: String,
+        message: String,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What the user asked for: a chart reference as Helm takes it, and the release's values.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub chart: String,
+    pub fetch: Fetch,
+    pub user: UserValues,
+    pub release: Release,
+    pub helm: Helm,
+}
+
+/// A values file is written before Helm runs, for no particular release or namespace, so
+/// templated Secret names can use `vars` and `env` only; anything else is an error here rather
+/// than a literal `{{ ... }}` in the override.
+pub fn render_secret_names(config: &mut Config) -> Result<(), ValuesError> {
+    let names = crate::template::Renderer::with_process_env(&config.vars, None);
+    let mut renamed: Vec<(String, String)> = Vec::new();
+    for registry in &config.registries {
+        let name =
+            names
+                .secret_name(&registry.secret, None)
+                .map_err(|e| ValuesError::SecretName {
+                    template: registry.secret.clone(),
+                    server: registry.server.clone(),
+                    message: e.to_string(),
+                })?;
+        renamed.push((registry.secret.clone(), name));
+    }
+    for (registry, (_, name)) in config.registries.iter_mut().zip(&renamed) {
+        registry.secret = name.clone();
+    }
+    for rule in &mut config.rules {
+        for secret in rule.secrets.iter_mut().flatten() {
+            if let Some((_, name)) = renamed.iter().find(|(template, _)| template == secret) {
+                *secret = name.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A chart ready for probe renders: its copy (with the probe template) in a scratch directory
+/// removed on drop.
+pub struct Session {
+    request: Request,
+    scratch: tempfile::TempDir,
+    chart_dir: PathBuf,
+    pub chart: Chart,
+    pub origin: Origin,
+}
+
+/// Probe renders before giving up on finding each key's item shape.
+const MAX_PROBES: usize = 4;
+
+impl Session {
+    /// Finds the chart (fetching it with `helm pull` when it is not on disk) and prepares its
+    /// copy.
+    pub fn open(request: Request) -> Result<Session, ValuesError> {
+        let scratch = tempfile::Builder::new()
+            .prefix("helm-regcred-values-")
+            .tempdir()
+            .map_err(|source| ValuesError::Write {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let (files, origin) = source::load(
+            &request.chart,
+            &request.fetch,
+            &request.helm,
+            scratch.path(),
+        )?;
+        let wanted: archive::Files = files
+            .iter()
+            .filter(|(rel, _)| chart::wanted(rel))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let chart = Chart::from_files(&wanted, &request.chart, &mut archive::Budget::default())?;
+        let chart_dir = scratch.path().join("chart");
+        let write_err = |source| ValuesError::Write {
+            path: scratch.path().to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(chart_dir.join("templates")).map_err(write_err)?;
+        archive::write_files(&chart_dir, &files).map_err(write_err)?;
+        std::fs::write(chart_dir.join(render::PROBE_TEMPLATE), render::PROBE_TEXT)
+            .map_err(write_err)?;
+        Ok(Session {
+            request,
+            scratch,
+            chart_dir,
+            chart,
+            origin,
+        })
+    }
+
+    fn options(&self) -> Options {
+        Options {
+            namespace: self.request.release.namespace.clone(),
+            release: Some(self.request.release.name.clone()),
+        }
+    }
+
+    fn render(&self, extra: &[&Path]) -> Result<Rendered, ValuesError> {
+        let text = self.request.helm.template(
+            &self.chart_dir,
+            &self.request.release,
+            &self.request.user,
+            extra,
+        )?;
+        render::read(&text)
+    }
+
+    /// The override: probe renders, then [`assign::assign`].
+    pub fn plan(&self, config: &Config) -> Result<ValuesOverride, ValuesError> {
+        let baseline = self.render(&[])?;
+        let changes = verify::pod_needs(&baseline.text, config, &self.options())?;
+        let mut needs = vec![Vec::new(); baseline.pods.len()];
+        let mut matched = vec![false; baseline.pods.len()];
+        for change in &changes {
+            let found = (0..baseline.pods.len()).find(|&p| {
+                !matched[p]
+                    && baseline.pods[p].same(change.at.kind.as_deref(), change.at.name.as_deref())
+            });
+            if let Some(p) = found {
+                matched[p] = true;
+                needs[p] = change.added.clone();
+            }
+        }
+
+        let (candidates, mut warnings) = keys::candidates(&self.chart, &baseline.values);
+        if candidates.is_empty() {
+            return Err(ValuesError::NoPullSecretKeys {
+                chart: self.chart.title(),
+            });
+        }
+        let (shapes, reach) = self.probe(&candidates, &baseline)?;
+        let mut near = |k: usize| {
+            images::secrets_near(&self.chart, &baseline.values, &candidates[k].path, config)
+        };
+        let mut plan = assign::assign(
+            &candidates,
+            &shapes,
+            &reach,
+            &baseline.pods,
+            &needs,
+            &mut near,
+        );
+        warnings.append(&mut plan.warnings);
+        plan.warnings = warnings;
+        Ok(plan)
+    }
+
+    /// Renders with a marker in every candidate until each key's item shape is known; which
+    /// pods (and other documents) each marker reached.
+    fn probe(
+        &self,
+        candidates: &[Candidate],
+        baseline: &Rendered,
+    ) -> Result<(Vec<ItemShape>, Vec<assign::Reach>), ValuesError> {
+        let mut shapes: Vec<ItemShape> = candidates
+            .iter()
+            .map(|c| c.shape.unwrap_or(ItemShape::NameMap))
+            .collect();
+        let mut fixed: Vec<bool> = candidates.iter().map(|c| c.schema_shape).collect();
+        let probe_file = self.scratch.path().join("probe.values.json");
+        let mut flipped_on_error = false;
+        for _ in 0..MAX_PROBES {
+            let mut values = Map::new();
+            for (i, c) in candidates.iter().enumerate() {
+                let mut list = c.existing.clone();
+                list.push(assign::item(&render::marker(i), shapes[i]));
+                assign::set(&mut values, &c.path, Yaml::Seq(list));
+            }
+            std::fs::write(&probe_file, Yaml::Map(values).to_json().to_string()).map_err(
+                |source| ValuesError::Write {
+                    path: probe_file.clone(),
+                    source,
+                },
+            )?;
+            let probed = match self.render(&[&probe_file]) {
+                Ok(r) => r,
+                // A schema or template that refuses `{name: x}` items (`Expected: string`):
+                // try the keys nothing decided as plain names, once.
+                Err(e @ ValuesError::Helm { .. }) => {
+                    let open: Vec<usize> = (0..candidates.len())
+                        .filter(|&i| !fixed[i] && candidates[i].shape.is_none())
+                        .collect();
+                    if flipped_on_error || open.is_empty() {
+                        return Err(e);
+                    }
+                    flipped_on_error = true;
+                    for i in open {
+                        shapes[i] = ItemShape::Plain;
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut reach = vec![assign::Reach::default(); candidates.len()];
+            let mut changed = false;
+            for pod in &probed.pods {
+                let Some(p) = baseline.pods.iter().position(|b| {
+                    b.kind == pod.kind && b.name == pod.name && b.source == pod.source
+                }) else {
+                    continue;
+                };
+                for entry in &pod.entries {
+                    for (i, r) in reach.iter_mut().enumerate() {
+                        let Some(how) = render::landed(entry, &render::marker(i)) else {
+                            continue;
+                        };
+                        r.pods.push(p);
+                        let want = match how {
+                            Landed::Named => continue,
+                            Landed::WantsPlain => ItemShape::Plain,
+                            Landed::WantsNamed => ItemShape::NameMap,
+                        };
+                        if shapes[i] != want && !fixed[i] {
+                            shapes[i] = want;
+                            fixed[i] = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            for other in &probed.others {
+                for (i, r) in reach.iter_mut().enumerate() {
+                    if other.text.contains(&render::marker(i)) {
+                        r.others.push(other.title.clone());
+                    }
+                }
+            }
+            if !changed {
+                return Ok((shapes, reach));
+            }
+        }
+        Err(ValuesError::Rendered {
+            message: "the probe renders did not settle on an item shape for every key".into(),
+        })
+    }
+
+    /// `--verify`: the chart rendered with the user's values and `generated`, checked; the pod
+    /// specs that still lack a pull secret.
+    pub fn verify(&self, config: &Config, generated: &str) -> Result<Vec<Change>, ValuesError> {
+        let file = self.scratch.path().join("generated.values.yaml");
+        std::fs::write(&file, generated).map_err(|source| ValuesError::Write {
+            path: file.clone(),
+            source,
+        })?;
+        let rendered = self.render(&[&file])?;
+        verify::uncovered(&rendered.text, config, &self.options())
+    }
+}
