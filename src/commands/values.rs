@@ -72,6 +72,12 @@ pub struct Args {
     /// Release namespace the probe renders use.
     #[arg(short, long, env = "HELM_NAMESPACE", value_name = "NS")]
     pub namespace: Option<String>,
+    /// Kubernetes version for `.Capabilities` (`helm template --kube-version`).
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// API versions for `.Capabilities` (`helm template --api-versions`).
+    #[arg(short = 'a', long = "api-versions", value_name = "VERSION")]
+    pub api_versions: Vec<String>,
     /// Write the override here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -106,6 +112,8 @@ impl Args {
             release: Release {
                 name: self.release.clone(),
                 namespace: self.namespace.clone().filter(|n| !n.is_empty()),
+                kube_version: self.kube_version.clone(),
+                api_versions: self.api_versions.clone(),
             },
             helm: Helm::locate(self.helm.as_deref().map(|p| p.as_os_str())),
         }

@@ -59,7 +59,11 @@ impl Budget {
 }
 
 /// The files of a `helm package` archive, without its top-level `<chart>/` directory.
-pub fn unpack_tgz(bytes: &[u8], origin: &str, budget: &mut Budget) -> Result<Files, ValuesError> {
+pub fn unpack_tgz(
+    bytes: impl Read,
+    origin: &str,
+    budget: &mut Budget,
+) -> Result<Files, ValuesError> {
     let archive_err = |source| ValuesError::Archive {
         origin: origin.to_string(),
         source,
@@ -240,14 +244,14 @@ pub(crate) mod tests {
             ("c/.", "outside the chart"),
         ] {
             let bytes = tgz(&[("c/Chart.yaml", b"name: c\n"), (path, b"x")]);
-            let err = unpack_tgz(&bytes, "c.tgz", &mut Budget::default())
+            let err = unpack_tgz(&bytes[..], "c.tgz", &mut Budget::default())
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(why) && err.contains(path), "{path}: {err}");
         }
         // `a/../b` stays inside: Helm cleans it to `b`.
         let bytes = tgz(&[("c/a/../Chart.yaml", b"name: c\n")]);
-        let files = unpack_tgz(&bytes, "c.tgz", &mut Budget::default()).unwrap();
+        let files = unpack_tgz(&bytes[..], "c.tgz", &mut Budget::default()).unwrap();
         assert_eq!(files.keys().collect::<Vec<_>>(), ["Chart.yaml"]);
     }
 
@@ -257,7 +261,7 @@ pub(crate) mod tests {
         let big = vec![0u8; 6 * 1024 * 1024];
         let bytes = tgz(&[("c/Chart.yaml", b"name: c\n"), ("c/files/big", &big)]);
         assert!(bytes.len() < 100_000);
-        let err = unpack_tgz(&bytes, "c.tgz", &mut Budget::default())
+        let err = unpack_tgz(&bytes[..], "c.tgz", &mut Budget::default())
             .unwrap_err()
             .to_string();
         assert!(
@@ -269,7 +273,7 @@ pub(crate) mod tests {
         let names: Vec<String> = (0..25).map(|i| format!("c/files/{i}")).collect();
         let mut entries: Vec<(&str, &[u8])> = vec![("c/Chart.yaml", b"name: c\n")];
         entries.extend(names.iter().map(|n| (n.as_str(), part.as_slice())));
-        let err = unpack_tgz(&tgz(&entries), "c.tgz", &mut Budget::default())
+        let err = unpack_tgz(&tgz(&entries)[..], "c.tgz", &mut Budget::default())
             .unwrap_err()
             .to_string();
         assert!(err.contains("104857600"), "{err}");

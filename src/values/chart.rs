@@ -179,7 +179,7 @@ impl Chart {
                 }
                 None if sub.ends_with(".tgz") => {
                     let sub_origin = format!("{origin}/charts/{sub}");
-                    let sub_files = archive::unpack_tgz(bytes, &sub_origin, budget)?;
+                    let sub_files = archive::unpack_tgz(&bytes[..], &sub_origin, budget)?;
                     let sub_files = sub_files.into_iter().filter(|(r, _)| wanted(r)).collect();
                     loaded.push(Chart::from_files(&sub_files, &sub_origin, budget)?);
                 }

@@ -112,6 +112,12 @@ impl Helm {
         if let Some(ns) = &release.namespace {
             args.extend(["--namespace".into(), ns.into()]);
         }
+        if let Some(v) = &release.kube_version {
+            args.extend(["--kube-version".into(), v.into()]);
+        }
+        for api in &release.api_versions {
+            args.extend(["--api-versions".into(), api.into()]);
+        }
         args.extend(user.helm_args());
         for file in extra {
             args.extend(["-f".into(), file.into()]);
@@ -144,6 +150,10 @@ pub struct Fetch {
 pub struct Release {
     pub name: String,
     pub namespace: Option<String>,
+    /// `helm template --kube-version` and `--api-versions`: what `.Capabilities` says, for
+    /// charts that render pods only on some clusters.
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
 }
 
 /// The user's values as Helm takes them. Helm applies `-f` files in order, then `--set-json`,

@@ -327,3 +327,76 @@ fn excludes_all(exclude: &Selector, images: &[Found]) -> bool {
             .iter()
             .all(|f| f.image.as_ref().is_some_and(|i| image_matches(patterns, i)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::archive::{Budget, Files};
+
+    const TWO_REGISTRIES: &str = "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: registry.example.com\n    secret: main-pull\n    credentials: {env: {username: U, password: P}}\n  - server: jobs.example.com\n    secret: jobs-pull\n    credentials: {env: {username: U, password: P}}\n";
+
+    fn chart(values: &str) -> Chart {
+        let files: Files = [
+            ("Chart.yaml".to_string(), b"name: c\nversion: 1\n".to_vec()),
+            ("values.yaml".to_string(), values.as_bytes().to_vec()),
+        ]
+        .into();
+        Chart::from_files(&files, "test", &mut Budget::default()).unwrap()
+    }
+
+    fn near(c: &Chart, key: &str, rules: &str) -> (Vec<String>, Vec<String>) {
+        let config = Config::parse(rules, "<test>").unwrap();
+        let path: Vec<String> = format!("{key}.imagePullSecrets")
+            .split('.')
+            .map(str::to_string)
+            .collect();
+        secrets_near(c, &c.values, &path, &config)
+    }
+
+    #[test]
+    fn image_forms() {
+        let c = chart(concat!(
+            "global: {image: {registry: mirror.example.com}}\n",
+            "a: {image: {registry: r1.example.com, repository: x/a}, imagePullSecrets: []}\n",
+            "b: {image: {name: r2.example.com/b, version: '1'}, imagePullSecrets: []}\n",
+            "c: {image: 'r3.example.com:5000/c:1', imagePullSecrets: []}\n",
+            "d: {image: {image: ingress-nginx/controller, tag: v1, digest: 'sha256:0123456789012345678901234567890123456789012345678901234567890123'}, imagePullSecrets: []}\n",
+            "e: {image: {registry: '', repository: nginx}, imagePullSecrets: []}\n",
+            "f: {initImage: 'r4.example.com/i:1', imagePullSecrets: []}\n",
+            "g: {settings: {url: 'https://example.com'}, imagePullSecrets: []}\n",
+            "h: {image: '{{ .Values.x }}', imagePullSecrets: []}\n",
+            "i: {image: {registry: r5.example.com}, imagePullSecrets: []}\n",
+            "j: {config: {runnerImage: jobs.example.com/runner:1}, imagePullSecrets: []}\n",
+        ));
+        let hosts = |k: &str| near(&c, k, TWO_REGISTRIES).1.join(",");
+        assert_eq!(hosts("a"), "r1.example.com");
+        assert_eq!(hosts("b"), "r2.example.com");
+        assert_eq!(hosts("c"), "r3.example.com:5000");
+        assert_eq!(hosts("d"), "mirror.example.com", "global registry default");
+        assert_eq!(
+            hosts("e"),
+            "mirror.example.com",
+            "empty registry falls back"
+        );
+        assert_eq!(hosts("f"), "r4.example.com");
+        assert_eq!(hosts("h"), "", "templated strings are not images");
+        assert_eq!(hosts("i"), "r5.example.com");
+        assert_eq!(near(&c, "j", TWO_REGISTRIES).0, ["jobs-pull"]);
+        // Issue 14 item 8: no image next to the key, no secret (not every secret of the rules).
+        assert_eq!(near(&c, "g", TWO_REGISTRIES), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn rules_with_image_patterns_and_explicit_secrets() {
+        let c = chart(
+            "config: {runnerImage: jobs.example.com/runner:1, imagePullSecrets: []}\napi: {image: registry.example.com/api:1, imagePullSecrets: []}\n",
+        );
+        let rules = format!(
+            "{TWO_REGISTRIES}rules:\n  - name: jobs\n    match: {{images: ['jobs.example.com/**']}}\n    secrets: [jobs-pull, main-pull]\n  - name: kinds-only\n    match: {{kinds: [CronJob]}}\n    exclude: {{images: ['registry.example.com/**']}}\n"
+        );
+        // The runner image matches rule `jobs`; rule `kinds-only` cannot be judged from values
+        // and would match, but its exclude holds for every image of the scope.
+        assert_eq!(near(&c, "config", &rules).0, ["jobs-pull", "main-pull"]);
+        assert!(near(&c, "api", &rules).0.is_empty());
+    }
+}

@@ -58,15 +58,25 @@ pub fn load(
     Ok((read_archive(&tgz)?, Origin::Remote))
 }
 
+/// Streamed: only the decompressed files that fit Helm's limits are ever in memory.
 fn read_archive(path: &Path) -> Result<Files, ValuesError> {
-    let bytes = std::fs::read(path).map_err(|source| ValuesError::Read {
+    use std::io::{Read, Seek};
+    let read_err = |source| ValuesError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
+    };
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let mut magic = [0u8; 2];
+    let gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    if !gzip {
         return Err(ValuesError::NotAChart {
             path: path.to_path_buf(),
         });
     }
-    archive::unpack_tgz(&bytes, &path.display().to_string(), &mut Budget::default())
+    file.rewind().map_err(read_err)?;
+    archive::unpack_tgz(
+        std::io::BufReader::new(file),
+        &path.display().to_string(),
+        &mut Budget::default(),
+    )
 }
