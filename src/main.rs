@@ -47,9 +47,9 @@ enum Command {
     ///
     /// Installed by `scripts/install-kustomize-plugin`; run by `kubectl kustomize --enable-alpha-plugins`.
     Kustomize(commands::kustomize::Args),
-    /// Write a Helm values override that fills the chart's `imagePullSecrets` keys from the rules.
+    /// Write a Helm values override that fills the chart's pull secret keys from the rules.
     ///
-    /// `helm-regcred values ./chart -r regcred.yaml -f my.yaml -o pull.yaml`, then
+    /// `helm-regcred values ./chart -r regcred.yaml -f my.yaml -o pull.yaml --verify`, then
     /// `helm install app ./chart -f my.yaml -f pull.yaml` (no post-renderer needed).
     Values(commands::values::Args),
     /// `helm install` with helm-regcred as post-renderer (Helm 3 and Helm 4 alike).

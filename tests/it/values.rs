@@ -1103,3 +1103,28 @@ fn archive_entries_that_escape_the_chart_are_refused() {
     );
     assert!(!dir.path().join("../escaped.txt").exists());
 }
+
+/// `helm regcred values` as the docs show it: Helm runs the plugin with `$HELM_BIN` set, and
+/// `values` renders with that Helm (no `helm` on PATH needed).
+#[test]
+fn helm_regcred_values_through_the_plugin() {
+    for helm in [Helm::v3(), Helm::v4()] {
+        let helm = helm.with_plugins(&["--no-postrender"]);
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("pull-secrets.yaml");
+        let out = helm
+            .user()
+            .env("PATH", "/usr/bin:/bin")
+            .args(["regcred", "values", "tests/fixtures/charts/values-concat"])
+            .args(["-r", FIXTURE_RULES, "--verify", "-o"])
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: Value = serde_saphyr::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+        assert_eq!(
+            v["exporter"]["imagePullSecrets"],
+            serde_json::json!([{"name": "quay-pull"}])
+        );
+    }
+}
