@@ -2,9 +2,8 @@
 //! its position in the stream, kind/name, `# Source:` file and line.
 
 use std::fmt;
-use std::path::PathBuf;
 
-use crate::credentials::CredentialError;
+use crate::registry::credentials::CredentialError;
 use crate::rules::RulesError;
 
 /// Where in the input a problem is.
@@ -138,11 +137,5 @@ pub enum Error {
         server: String,
         secret: String,
         reason: Box<CredentialError>,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
     },
 }

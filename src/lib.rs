@@ -1,30 +1,35 @@
 //! helm-regcred: make private registries just work with Helm and Kustomize.
 //!
 //! The library is the whole engine; every front end (Helm 3/4 post-renderer, `helm regcred`
-//! commands, KRM function, values preprocessor) is a thin adapter in `src/main.rs` and
-//! `src/commands/`. Data flows one way:
+//! commands, KRM function, kustomize plugin, `check`) is a thin adapter in `src/commands/` that
+//! builds a [`Request`], calls [`run`] and prints a view of the [`Outcome`]. Data flows one way
+//! (docs/architecture.md draws it):
 //!
 //! ```text
 //! rules file ──► rules::Config ─┐
-//!                                ├─► plan::plan() ─► Plan ─► output (stream) / diff / check
-//! input bytes ─► stream::Stream ┘   (edits + Secrets)
+//!                                ├─► plan ─► Plan ─► views: output stream / diff / check
+//! input bytes ─► input::Stream  ┘   (edits + Secrets)
 //! ```
 //!
-//! * [`stream`] splits the input into [`stream::Document`]s, keeping each document's raw text.
+//! * [`input`] reads the input and splits it into documents, keeping each one's raw text, and
+//!   knows what its source says (Helm 3 `# Source:` comments, the Helm 4 filename annotation).
 //! * [`yaml`] parses a document into a span-carrying tree, lazily: a document whose kind no rule
 //!   can touch (a 1 MB CRD) is never parsed past its `kind:`.
 //! * [`kinds`] is the one table of where each built-in kind keeps its pod spec.
-//! * [`rules`] loads and validates the rules file; [`selector`] matches resources.
-//! * [`plan`] matches rules against resources and produces a [`plan::Plan`]: text edits and
-//!   pull Secrets. Nothing is written while planning.
-//! * [`edit`] computes the minimal text edits; [`output`] applies a plan, [`diff`] shows it.
-//! * [`image`], [`secret`] and [`credentials`] are the registry-side domain: image references,
-//!   the `kubernetes.io/dockerconfigjson` payload, and where usernames and passwords come from.
+//! * [`rules`] loads and validates the rules file, with its selectors and templates.
+//! * [`plan`] matches rules against resources and produces a [`Plan`]: text edits and pull
+//!   Secrets. Nothing is written while planning.
+//! * [`edit`] computes the minimal text edits (also inside configs embedded as strings).
+//! * [`registry`] is the registry-side domain: image references, the
+//!   `kubernetes.io/dockerconfigjson` payload, and where usernames and passwords come from.
+//! * [`views`] turn a plan into the output stream and the redacted diff.
+//! * [`adapters`] speak the protocols of other tools: KRM `ResourceList`s, Helm's command line.
 //!
-//! The whole engine through the public API — rules, a stream, a plan, the output and its diff:
+//! The whole engine through the public API — rules, a stream, a request, the output and its
+//! diff:
 //!
 //! ```
-//! use helm_regcred::{Config, Options, Stream, diff, output, plan};
+//! use helm_regcred::{Config, Request, Stream};
 //!
 //! let rules = Config::parse(
 //!     "apiVersion: helm-regcred/v1\n\
@@ -38,42 +43,37 @@
 //! let input = "kind: Pod\napiVersion: v1\nmetadata: {name: web}\n\
 //!              spec:\n  containers:\n  - {name: web, image: registry.example.com/web:1}\n";
 //! let stream = Stream::parse(input.as_bytes())?;
-//! let plan = plan(&stream, &rules, &Options::default())?;
-//! assert_eq!(plan.changes[0].added, ["example-pull"]);
-//!
+//! // The engine reads no environment of its own: the caller passes a lookup.
 //! let env = |name: &str| Some(format!("{name}-value"));
-//! let credentials = output::resolve_credentials(&plan, &rules, &env)?;
-//! let out = output::render(&stream, &plan, &rules, &credentials);
+//! let outcome = helm_regcred::run(Request::new(&rules, &stream).env(&env))?;
+//! assert_eq!(outcome.plan.changes[0].added, ["example-pull"]);
+//!
+//! let out = outcome.output().expect("credentials were read");
 //! assert!(out.starts_with("---\n# Source: helm-regcred/pull-secrets.yaml\n"));
 //! assert!(out.ends_with("  imagePullSecrets:\n  - name: example-pull\n"));
 //!
 //! // The diff is a view of the same plan, with Secret data redacted.
-//! let (before, after) = output::redacted_views(&stream, &plan, &rules);
-//! assert!(diff::unified(&before, &after, false).contains("+  .dockerconfigjson: <redacted>"));
+//! assert!(outcome.diff(false).contains("+  .dockerconfigjson: <redacted>"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod credentials;
-pub mod diff;
-pub mod dockerconfig;
-pub mod edit;
-pub mod embedded;
+pub mod adapters;
+pub(crate) mod edit;
+pub mod engine;
 pub mod error;
-pub mod fieldpath;
-pub mod image;
+pub mod input;
 pub mod kinds;
-pub mod krm;
-pub mod output;
+pub mod names;
 pub mod plan;
+pub mod registry;
 pub mod rules;
-pub mod secret;
-pub mod selector;
-pub mod stream;
-pub mod template;
 pub mod values;
+pub mod views;
 pub mod yaml;
 
+pub use edit::Syntax;
+pub use engine::{Outcome, Request, run};
 pub use error::Error;
-pub use plan::{Options, Plan, plan};
+pub use input::stream::Stream;
+pub use plan::{Options, Plan};
 pub use rules::Config;
-pub use stream::Stream;

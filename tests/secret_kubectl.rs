@@ -9,7 +9,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use helm_regcred::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
+use helm_regcred::registry::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
 use serde_json::Value;
 
 fn kubectl_path() -> PathBuf {

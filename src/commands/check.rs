@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
-use helm_regcred::{Config, Options, Plan, Stream, plan};
+use helm_regcred::adapters::helm;
+use helm_regcred::{Config, Options, Plan, Request, Stream, engine};
 
-use super::helm;
+use super::process_env;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -85,15 +86,15 @@ fn files(args: &[String]) -> anyhow::Result<ExitCode> {
         rules,
         ..Default::default()
     };
-    let config = Config::load(&split.rules_path()?)?;
-    let input = super::read_input(&files)?;
+    let config = Config::load(&split.rules_path(&process_env)?)?;
+    let input = helm_regcred::input::read_all(&files)?;
     report(&check(&input, &config, &options)?)
 }
 
 /// `helm regcred check RELEASE CHART [helm flags]`
 fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&split.rules_path()?)?;
-    let helm = helm::helm_bin();
+    let config = Config::load(&split.rules_path(&process_env)?)?;
+    let helm = helm::helm_bin(&process_env);
     let mut cmd = Command::new(&helm);
     cmd.arg("template")
         .args(&split.helm_args)
@@ -107,7 +108,7 @@ fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
         return Ok(helm::exit_code(out.status));
     }
     let options = Options {
-        namespace: split.namespace(),
+        namespace: split.namespace(&process_env),
         release: split.release("template"),
     };
     report(&check(&out.stdout, &config, &options)?)
@@ -116,19 +117,17 @@ fn chart(split: &helm::Split) -> anyhow::Result<ExitCode> {
 /// The plan for `input`; its changes that add a Secret are the findings.
 pub fn check(input: &[u8], config: &Config, options: &Options) -> anyhow::Result<Plan> {
     let stream = Stream::parse(input)?;
-    Ok(plan(&stream, config, options)?)
+    let request = Request::new(config, &stream)
+        .options(options.clone())
+        .env(&process_env)
+        .plan_only();
+    Ok(engine::run(request)?.plan)
 }
 
 /// Print one line per pod spec that lacks a pull secret (stdout) and a summary (stderr).
 fn report(plan: &Plan) -> anyhow::Result<ExitCode> {
-    for warning in &plan.warnings {
-        eprintln!("helm-regcred: warning: {warning}");
-    }
-    let missing: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| !c.added.is_empty())
-        .collect();
+    super::print_warnings(&plan.warnings);
+    let missing: Vec<_> = plan.lacking().collect();
     for change in &missing {
         println!(
             "{}: {} lacks {}",

@@ -11,29 +11,29 @@
 //! The password never needs to be on the command line: stdin is the default, and `--password`
 //! works only with a warning, as with `docker login`.
 
-use std::io::{IsTerminal, Read as _, Write as _};
+use std::io::{IsTerminal, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use helm_regcred::credentials::{Context, Stdin};
-use helm_regcred::dockerconfig::{self, DockerConfig, Helpers};
-use helm_regcred::image::normalize_registry_host;
-use helm_regcred::secret::{
-    ObjectFormat, RegistryAuth, docker_config_json, is_dns1123_label, is_dns1123_subdomain,
-    kubectl_secret,
-};
-use helm_regcred::template::Renderer;
+use helm_regcred::Syntax;
+use helm_regcred::names::{is_dns1123_label, is_dns1123_subdomain};
+use helm_regcred::registry::credentials::{Context, Stdin};
+use helm_regcred::registry::dockerconfig::{self, DockerConfig, Helpers};
+use helm_regcred::registry::image::normalize_registry_host;
+use helm_regcred::registry::secret::{RegistryAuth, docker_config_json, kubectl_secret};
+use helm_regcred::rules::template::Renderer;
 
-use super::render::{load_config, parse_set};
+use super::{load_config, parse_set};
 
 /// kubectl's `--docker-server` default.
 const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Yaml,
-    Json,
+/// `-o yaml|json`, kubectl's spelling.
+fn output_format() -> impl clap::builder::TypedValueParser<Value = Syntax> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["yaml", "json"])
+        .map(|name| Syntax::from_name(&name).expect("one of the possible values"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,8 +62,14 @@ pub struct Args {
     #[arg(short, long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "yaml", value_name = "FORMAT")]
-    pub output: Format,
+    #[arg(
+        short,
+        long,
+        default_value = "yaml",
+        value_name = "FORMAT",
+        value_parser = output_format()
+    )]
+    pub output: Syntax,
     /// Write the Secret to this file (created with mode 0600) instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
@@ -115,10 +121,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
              and `.`, starting and ending with a letter or digit, at most 253 characters"
         );
     }
-    let format = match args.output {
-        Format::Yaml => ObjectFormat::Yaml,
-        Format::Json => ObjectFormat::Json,
-    };
+    let format = args.output;
     let text = kubectl_secret(
         &name,
         args.namespace.as_deref(),
@@ -126,7 +129,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         format,
     );
     match &args.output_file {
-        Some(path) => write_private(path, text.as_bytes())
+        Some(path) => super::write_private(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => super::write_stdout(text.as_bytes())?,
     }
@@ -359,29 +362,4 @@ fn from_docker_config(
     // Go's encoding/json writes map keys sorted; so does `docker login` into config.json.
     auths.sort_by(|a, b| a.server.cmp(&b.server));
     Ok((name, auths))
-}
-
-/// A file only its owner can read: it holds a credential. An existing file is narrowed to 0600
-/// before it is truncated and written.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        write_all(file, bytes)
-    }
-    #[cfg(not(unix))]
-    {
-        write_all(options.open(path)?, bytes)
-    }
-}
-
-fn write_all(mut file: std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
-    file.set_len(0)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }

@@ -3,12 +3,13 @@
 //!
 //! kpt: `kpt fn eval DIR --exec "helm-regcred krm" --fn-config regcred.yaml`, or a Kptfile
 //! mutator `exec: "helm-regcred krm"` run by `kpt fn render --allow-exec`. The rules come from
-//! `functionConfig` (see `helm_regcred::krm`).
+//! `functionConfig` (see `helm_regcred::adapters::krm`).
 
 use std::path::PathBuf;
 
-use helm_regcred::krm::{KrmError, ResourceList};
-use helm_regcred::{Options, output, plan};
+use helm_regcred::adapters::krm::{KrmError, ResourceList};
+use helm_regcred::registry::credentials::Stdin;
+use helm_regcred::{Options, Request, engine};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,10 +24,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let input = super::read(std::path::Path::new("-"))?;
+    let input = helm_regcred::input::read_stdin()?;
     // Without a ResourceList there is nothing to answer with: stderr and the exit code only.
     let list = ResourceList::parse(&input)?;
-    let env = |name: &str| std::env::var(name).ok();
+    let env = super::process_env;
     let (output, failure) = match transform(&list, args, &env) {
         Ok(output) => (output, None),
         Err(e) => {
@@ -55,11 +56,12 @@ fn transform(
         namespace: args.namespace.clone(),
         ..Options::default()
     };
-    let plan = plan(&list.stream, &config, &options)?;
-    let credentials = output::resolve_credentials(&plan, &config, env)?;
-    for warning in &plan.warnings {
-        eprintln!("helm-regcred: warning: {warning}");
-    }
-    let secrets = output::added_documents(&plan, &config, Some(&credentials));
-    Ok(list.render(&plan.edits, &secrets, &list.plan_results(&plan)))
+    let request = Request::new(&config, &list.stream)
+        .options(options)
+        .env(env)
+        .stdin(Stdin::unavailable(super::STDIN_TAKEN));
+    let outcome = engine::run(request)?;
+    super::print_warnings(outcome.warnings());
+    let results = list.plan_results(&outcome.plan);
+    Ok(list.render(&outcome.plan.edits, &outcome.added_documents(), &results))
 }

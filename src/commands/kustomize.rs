@@ -12,7 +12,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use helm_regcred::{Options, Stream, krm, output, plan};
+use helm_regcred::adapters::krm;
+use helm_regcred::registry::credentials::Stdin;
+use helm_regcred::{Options, Request, Stream, engine, input};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,7 +35,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // The file is kustomize's re-serialized temp copy: name the resource, not the temp path.
     let config = krm::rules_from_resource(&text, "RegcredConfig (kustomize transformer config)")?;
 
-    let input = super::read(std::path::Path::new("-"))?;
+    let input = input::read_stdin()?;
     let stream = Stream::parse(&input)?;
     // A `namespace:` transformer that ran before us has set every namespace already; one that
     // runs after sets the Secrets' namespace along with everything else (docs/kustomize.md).
@@ -41,11 +43,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         namespace: args.namespace.clone(),
         ..Options::default()
     };
-    let plan = plan(&stream, &config, &options)?;
-    let env = |name: &str| std::env::var(name).ok();
-    let credentials = output::resolve_credentials(&plan, &config, &env)?;
-    for warning in &plan.warnings {
-        eprintln!("helm-regcred: warning: {warning}");
-    }
-    super::write_stdout(output::render(&stream, &plan, &config, &credentials).as_bytes())
+    let env = super::process_env;
+    let request = Request::new(&config, &stream)
+        .options(options)
+        .env(&env)
+        .stdin(Stdin::unavailable(super::STDIN_TAKEN));
+    let outcome = engine::run(request)?;
+    super::print_warnings(outcome.warnings());
+    let output = outcome.output().expect("credentials were resolved");
+    super::write_stdout(output.as_bytes())
 }

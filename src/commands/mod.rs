@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 
-use helm_regcred::error::InputError;
 use std::process::ExitCode;
 
 pub mod check;
@@ -15,6 +14,8 @@ pub mod render;
 pub mod schema;
 pub mod values;
 
+pub use last_error::ERROR_FILE_ENV;
+
 /// `--color` for diffs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorWhen {
@@ -26,14 +27,57 @@ pub enum ColorWhen {
 impl ColorWhen {
     /// Colour stderr? `auto` follows the terminal and the NO_COLOR convention (no-color.org).
     pub fn for_stderr(self) -> bool {
+        self.wanted(|| std::io::stderr().is_terminal())
+    }
+
+    /// Colour stdout? As [`Self::for_stderr`], for stdout's terminal.
+    pub fn for_stdout(self) -> bool {
+        self.wanted(|| std::io::stdout().is_terminal())
+    }
+
+    fn wanted(self, is_terminal: impl FnOnce() -> bool) -> bool {
         match self {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
             ColorWhen::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && is_terminal()
             }
         }
+    }
+}
+
+/// `--set KEY=VALUE` for clap.
+pub fn parse_set(arg: &str) -> Result<(String, String), String> {
+    helm_regcred::rules::template::parse_set(arg)
+}
+
+/// The rules file with `--set` applied.
+pub fn load_config(
+    rules: &std::path::Path,
+    set: &[(String, String)],
+) -> anyhow::Result<helm_regcred::Config> {
+    let mut config = helm_regcred::Config::load(rules)?;
+    for (key, value) in set {
+        config.set_var(key, value);
+    }
+    Ok(config)
+}
+
+/// The process environment, for the engine's environment lookups. Front ends pass it; the
+/// engine never reads the environment itself.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Why `stdin: true` credentials fail where the manifests arrive on stdin.
+pub const STDIN_TAKEN: &str = "stdin carries the manifests here; read them from a file \
+                               instead (`helm-regcred render -r RULES FILE`), or use \
+                               `helm-regcred create-secret`";
+
+/// The planner's warnings, on stderr: the run goes on.
+pub fn print_warnings(warnings: &[helm_regcred::plan::Warning]) {
+    for warning in warnings {
+        eprintln!("helm-regcred: warning: {warning}");
     }
 }
 
@@ -77,6 +121,53 @@ pub fn usage_error(e: clap::Error) -> ! {
     e.exit()
 }
 
+/// Write `bytes` to `path` readable by its owner only (0600): it holds a credential, or an
+/// error that may name one. The one way helm-regcred writes such a file.
+///
+/// A regular file (or a new one) is replaced in one rename, so a reader never sees half of it
+/// and an existing file's wider mode never applies; a missing directory is created 0700.
+/// Anything else at `path` (a symlink, a pipe, `/dev/stdout`) is narrowed to 0600 when it is a
+/// file we may chmod, then written in place.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let in_place = std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_file());
+    if in_place {
+        let mut file = options.open(path)?;
+        #[cfg(unix)]
+        if file.metadata()?.is_file() {
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            file.set_len(0)?;
+        }
+        file.write_all(bytes)?;
+        return file.flush();
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = options
+        .truncate(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// One write of the whole result, so a failure never leaves half a stream on stdout. A reader
 /// that went away (`| head`) is not our failure.
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
@@ -89,47 +180,4 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
-}
-
-/// Stdin (no files), or the files in order joined into one stream (so Secrets are emitted
-/// once); `-` among the files reads stdin.
-pub fn read_input(files: &[std::path::PathBuf]) -> Result<Vec<u8>, InputError> {
-    if files.is_empty() {
-        return read(std::path::Path::new("-"));
-    }
-    let mut joined = Vec::new();
-    for file in files {
-        let bytes = read(file)?;
-        if !joined.is_empty() {
-            if !joined.ends_with(b"\n") {
-                joined.push(b'\n');
-            }
-            if !bytes.starts_with(b"---") {
-                joined.extend_from_slice(b"---\n");
-            }
-        }
-        joined.extend_from_slice(&bytes);
-    }
-    Ok(joined)
-}
-
-/// One file, or stdin for `-`.
-pub fn read(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
-    use std::io::Read as _;
-    let stdin = path == std::path::Path::new("-");
-    let mut bytes = Vec::new();
-    let result = if stdin {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
-    } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes).map(|_| ()))
-    };
-    result.map_err(|source| InputError::Read {
-        what: if stdin {
-            "stdin".into()
-        } else {
-            path.display().to_string()
-        },
-        source,
-    })?;
-    Ok(bytes)
 }

@@ -1,11 +1,11 @@
 //! `post-render` and `render`: the engine as a filter from manifests to manifests.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use helm_regcred::credentials::{self, Stdin};
-use helm_regcred::{Config, Options, Stream, diff, output, plan};
+use helm_regcred::registry::credentials::Stdin;
+use helm_regcred::{Options, Request, Stream, engine, input};
 
 use super::ColorWhen;
 
@@ -39,82 +39,48 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorWhen,
     /// Set a template variable: `vars.KEY` in templated names (over the rules file's `vars:`).
-    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = super::parse_set)]
     pub set: Vec<(String, String)>,
-}
-
-/// `--set KEY=VALUE` for clap.
-pub fn parse_set(arg: &str) -> Result<(String, String), String> {
-    helm_regcred::template::parse_set(arg)
-}
-
-/// The rules file with `--set` applied.
-pub fn load_config(rules: &Path, set: &[(String, String)]) -> anyhow::Result<Config> {
-    let mut config = Config::load(rules)?;
-    for (key, value) in set {
-        config.set_var(key, value);
-    }
-    Ok(config)
 }
 
 pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     // Rules first: a broken rules file fails before any input is read.
-    let config = load_config(&args.rules, &args.set)?;
-    let input = super::read_input(files)?;
+    let config = super::load_config(&args.rules, &args.set)?;
+    let input = input::read_all(files)?;
     let stream = Stream::parse(&input)?;
-    let options = Options {
-        namespace: args.namespace.clone(),
-        release: args.release.clone(),
-    };
-    let plan = plan(&stream, &config, &options)?;
-
-    let rendered = if args.dry_run {
-        None
+    let env = super::process_env;
+    // `stdin: true` credentials need a stdin the manifests do not use.
+    let stdin = if input::reads_stdin(files) {
+        Stdin::unavailable(super::STDIN_TAKEN)
     } else {
-        let env = |name: &str| std::env::var(name).ok();
-        // `stdin: true` credentials need a stdin the manifests do not use.
-        let stdin = if files.is_empty() || files.iter().any(|f| f == Path::new("-")) {
-            Stdin::unavailable(output::STDIN_TAKEN)
-        } else {
-            Stdin::process()
-        };
-        let cx = credentials::Context {
-            env: &env,
-            base_dir: config.dir(),
-            stdin: &stdin,
-        };
-        let credentials = output::resolve_credentials_with(&plan, &config, &cx)?;
-        Some(output::render(&stream, &plan, &config, &credentials))
+        Stdin::process()
     };
-
-    for warning in &plan.warnings {
-        eprintln!("helm-regcred: warning: {warning}");
+    let request = Request::new(&config, &stream)
+        .options(Options {
+            namespace: args.namespace.clone(),
+            release: args.release.clone(),
+        })
+        .env(&env)
+        .stdin(stdin);
+    let request = if args.dry_run {
+        request.plan_only()
+    } else {
+        request
+    };
+    let outcome = engine::run(request)?;
+    super::print_warnings(outcome.warnings());
+    if let Some(path) = &args.diff_file {
+        let text = format!("{}\n{}", outcome.summary(), outcome.diff(false));
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if args.diff || args.diff_file.is_some() {
-        let (before, after) = output::redacted_views(&stream, &plan, &config);
-        if let Some(path) = &args.diff_file {
-            let text = format!(
-                "{}\n{}",
-                diff::summary(&plan),
-                diff::unified(&before, &after, false)
-            );
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        if args.diff {
-            eprintln!("{}", diff::summary(&plan));
-            eprint!(
-                "{}",
-                diff::unified(&before, &after, args.color.for_stderr())
-            );
-        }
+    if args.diff {
+        eprintln!("{}", outcome.summary());
+        eprint!("{}", outcome.diff(args.color.for_stderr()));
     }
-
     // One write of the whole result: a failure above leaves stdout empty, never half a stream.
-    let out: &[u8] = match &rendered {
-        Some(text) => text.as_bytes(),
-        None => &input,
-    };
-    super::write_stdout(out)?;
+    match outcome.output() {
+        Some(text) => super::write_stdout(text.as_bytes())?,
+        None => super::write_stdout(&input)?,
+    }
     Ok(ExitCode::SUCCESS)
 }

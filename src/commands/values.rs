@@ -115,14 +115,18 @@ impl Args {
                 kube_version: self.kube_version.clone(),
                 api_versions: self.api_versions.clone(),
             },
-            helm: Helm::locate(self.helm.as_deref().map(|p| p.as_os_str())),
+            helm: Helm::locate(
+                self.helm.as_deref().map(|p| p.as_os_str()),
+                std::env::var_os("HELM_BIN"),
+            ),
+            env: super::process_env,
         }
     }
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(&args.rules)?;
-    values::render_secret_names(&mut config)?;
+    values::render_secret_names(&mut config, super::process_env)?;
     let session = Session::open(args.request())?;
     let plan = session.plan(&config)?;
     let text = values::write::values_file(&header(&session, args), &plan.values());

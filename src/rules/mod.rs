@@ -24,26 +24,49 @@
 
 mod problem;
 mod raw;
+pub mod selector;
+pub mod template;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use problem::{Position, Problem, ProblemKind, RulesError};
 
-use crate::credentials::CredentialSource;
-pub use crate::edit::ItemShape;
-use crate::fieldpath::FieldPath;
-use crate::image::normalize_registry_host;
-use crate::selector::{Selector, Subject};
+use crate::edit::fieldpath::FieldPath;
+pub use crate::edit::{ItemShape, Syntax};
+use crate::registry::credentials::CredentialSource;
+use crate::registry::image::normalize_registry_host;
+use crate::rules::selector::{Selector, Subject};
 
 /// The one `apiVersion` this version reads.
 pub const API_VERSION: &str = "helm-regcred/v1";
 /// The rules file's `kind`.
 pub const KIND: &str = "RegcredConfig";
+
+/// The rules file to load: `explicit` (a `--rules` flag), else `$HELM_REGCRED_RULES`, else
+/// `./regcred.yaml`; made absolute, so every message and a post-renderer run from another
+/// directory name the same file.
+pub fn find_file(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::io::Result<std::path::PathBuf> {
+    let path = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| env("HELM_REGCRED_RULES").map(std::path::PathBuf::from))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| "regcred.yaml".into());
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Ok(std::env::current_dir()?.join(path))
+    }
+}
 
 /// A validated rules file.
 #[derive(Debug, Clone)]
@@ -63,7 +86,7 @@ pub struct Config {
 pub struct Registry {
     /// As written in the rules file.
     pub server: String,
-    /// `normalize_registry_host(server)`: what [`crate::image::ImageRef::registry`] is
+    /// `normalize_registry_host(server)`: what [`crate::registry::image::ImageRef::registry`] is
     /// compared with.
     pub host: String,
     /// Name of the pull Secret; a valid DNS-1123 subdomain.
@@ -90,7 +113,7 @@ pub struct Rule {
     pub target: Option<Target>,
     pub mode: Mode,
     /// Set on the selected containers (seed 003: `Always` for private, mutable tags).
-    pub image_pull_policy: Option<String>,
+    pub image_pull_policy: Option<ImagePullPolicy>,
     /// More namespaces that need the Secret (where a configured workload's pods will run).
     pub secret_namespaces: SecretNamespaces,
     /// Annotate pod templates mounting an edited ConfigMap so they restart (default true).
@@ -104,27 +127,50 @@ pub struct Rule {
 pub struct Target {
     /// The string field holding an embedded config (`$.data['application.yaml']`), if any.
     pub field: Option<FieldPath>,
-    pub format: Format,
+    pub format: Syntax,
     /// Where the list lives: in the embedded config when `field` is set, else in the resource.
     pub path: FieldPath,
     pub item_shape: ItemShape,
 }
 
-/// The language of an embedded config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Yaml,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where a rule lists the secrets: the pod spec (`podSpec`, the default) or the ServiceAccount
+/// the pod runs as (`serviceAccount`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub enum Mode {
     /// The pod spec's own `imagePullSecrets`.
     #[default]
     PodSpec,
     /// The ServiceAccount the pod runs as (`serviceAccountName`, else `default`).
     ServiceAccount,
+}
+
+/// A container's `imagePullPolicy`, as Kubernetes spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ImagePullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl ImagePullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImagePullPolicy::Always => "Always",
+            ImagePullPolicy::IfNotPresent => "IfNotPresent",
+            ImagePullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// A value of one of the rules file's enums (`mode`, `format`, `itemShape`,
+/// `imagePullPolicy`) from its name, as serde reads it: the names are written once, on the
+/// type, and the schema gets the same ones.
+pub(crate) fn from_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    use serde::de::IntoDeserializer as _;
+    T::deserialize(name.into_deserializer())
+        .map_err(|_: serde::de::value::Error| ())
+        .ok()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

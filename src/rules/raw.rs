@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::credentials::CredentialSource;
+use crate::registry::credentials::CredentialSource;
 
 pub(super) type List = Spanned<Vec<Spanned<String>>>;
 
@@ -86,9 +86,9 @@ pub(super) struct RawRule {
     pub secrets: Option<List>,
     #[schemars(with = "Option<RawTarget>")]
     pub target: Option<Spanned<RawTarget>>,
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::Mode>")]
     pub mode: Option<Spanned<String>>,
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::ImagePullPolicy>")]
     pub image_pull_policy: Option<Spanned<String>>,
     #[schemars(with = "Option<RawSecretNamespaces>")]
     pub secret_namespaces: Option<Spanned<RawSecretNamespaces>>,
@@ -105,11 +105,11 @@ pub(super) struct RawRule {
 pub(super) struct RawTarget {
     #[schemars(with = "Option<String>")]
     pub field: Option<Spanned<String>>,
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::Syntax>")]
     pub format: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     pub path: Option<Spanned<String>>,
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::ItemShape>")]
     pub item_shape: Option<Spanned<String>>,
 }
 

@@ -1,7 +1,7 @@
 use super::validate::sanitize_secret_name;
 use super::*;
-use crate::credentials::CredentialSource;
-use crate::image::ImageRef;
+use crate::registry::credentials::CredentialSource;
+use crate::registry::image::ImageRef;
 
 const FULL: &str = include_str!("../../tests/fixtures/rules/full.yaml");
 
@@ -581,12 +581,12 @@ fn sanitized_secret_names_are_valid() {
         let suggestion = sanitize_secret_name(bad);
         assert_eq!(suggestion, good, "{bad}");
         assert!(
-            crate::secret::is_dns1123_subdomain(&suggestion),
+            crate::names::is_dns1123_subdomain(&suggestion),
             "{suggestion}"
         );
     }
     let long = sanitize_secret_name(&format!("{}-x", "a".repeat(252)));
-    assert!(long.len() <= 253 && crate::secret::is_dns1123_subdomain(&long));
+    assert!(long.len() <= 253 && crate::names::is_dns1123_subdomain(&long));
 }
 
 #[test]

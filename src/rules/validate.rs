@@ -11,13 +11,14 @@ use super::raw::{
     List, RawConfig, RawRegistry, RawRule, RawSecretNamespaces, RawSelector, RawTarget,
 };
 use super::{
-    API_VERSION, Config, Format, ItemShape, KIND, Mode, Registry, Rule, SecretNamespaces, Target,
+    API_VERSION, Config, ImagePullPolicy, ItemShape, KIND, Mode, Registry, Rule, SecretNamespaces,
+    Syntax, Target, from_name,
 };
-use crate::fieldpath::FieldPath;
-use crate::image::normalize_registry_host;
+use crate::edit::fieldpath::FieldPath;
 use crate::kinds::POD_SPEC_PATHS;
-use crate::secret::is_dns1123_subdomain;
-use crate::selector::{Pattern, PatternSet, Selector, is_kind_name};
+use crate::names::{is_dns1123_label, is_dns1123_subdomain};
+use crate::registry::image::normalize_registry_host;
+use crate::rules::selector::{Pattern, PatternSet, Selector, is_kind_name};
 
 const CREDENTIALS_EXAMPLE: &str = "credentials: {env: {username: VAR, password: VAR}}";
 
@@ -298,8 +299,8 @@ impl Validator<'_> {
     fn secret_name(&mut self, secret: &Spanned<String>) {
         let name = &secret.value;
         // A template is checked for syntax now and as a name once rendered, per resource.
-        if crate::template::is_template(name) {
-            if let Err(e) = crate::template::check_syntax(name) {
+        if crate::rules::template::is_template(name) {
+            if let Err(e) = crate::rules::template::check_syntax(name) {
                 self.report(
                     ProblemKind::InvalidTemplate,
                     pos(&secret.referenced),
@@ -445,10 +446,10 @@ impl Validator<'_> {
         let target = target.and_then(|t| self.target(t));
         let mode = match mode {
             None => Mode::PodSpec,
-            Some(m) => match m.value.as_str() {
-                "podSpec" => Mode::PodSpec,
-                "serviceAccount" => Mode::ServiceAccount,
-                other => {
+            Some(m) => match from_name(&m.value) {
+                Some(mode) => mode,
+                None => {
+                    let other = &m.value;
                     self.report(
                         ProblemKind::InvalidValue,
                         pos(&m.referenced),
@@ -468,8 +469,8 @@ impl Validator<'_> {
             );
         }
         let image_pull_policy = image_pull_policy.and_then(|p| {
-            if matches!(p.value.as_str(), "Always" | "IfNotPresent" | "Never") {
-                Some(p.value)
+            if let Some(policy) = from_name::<ImagePullPolicy>(&p.value) {
+                Some(policy)
             } else {
                 self.report(
                     ProblemKind::InvalidValue,
@@ -543,11 +544,12 @@ impl Validator<'_> {
             Ok(p) => Some(p),
             Err(why) => {
                 v.report(
-                        ProblemKind::InvalidValue,
-                        pos(&written.referenced),
-                        format!("`{what}: {}`: {why}", written.value),
-                        "JSONPath names one place, e.g. `$.spec.imagePullSecrets` or                          `$.data['application.yaml']`",
-                    );
+                    ProblemKind::InvalidValue,
+                    pos(&written.referenced),
+                    format!("`{what}: {}`: {why}", written.value),
+                    "JSONPath names one place, e.g. `$.spec.imagePullSecrets` or \
+                         `$.data['application.yaml']`",
+                );
                 None
             }
         };
@@ -575,7 +577,7 @@ impl Validator<'_> {
             return None;
         }
         let format = match format {
-            None => Format::Yaml,
+            None => Syntax::Yaml,
             Some(f) => {
                 if field.is_none() {
                     self.report(
@@ -585,32 +587,33 @@ impl Validator<'_> {
                         "add `field:` naming the string that holds the config, or drop `format`",
                     );
                 }
-                match f.value.as_str() {
-                    "yaml" => Format::Yaml,
-                    "json" => Format::Json,
-                    other => {
+                match from_name(&f.value) {
+                    Some(format) => format,
+                    None => {
+                        let other = &f.value;
                         self.report(
                             ProblemKind::InvalidValue,
                             pos(&f.referenced),
                             format!("unknown format `{other}`"),
                             "write `format: yaml` or `format: json`",
                         );
-                        Format::Yaml
+                        Syntax::Yaml
                     }
                 }
             }
         };
         let item_shape = match item_shape {
             None => ItemShape::NameRef,
-            Some(s) => match s.value.as_str() {
-                "nameRef" => ItemShape::NameRef,
-                "string" => ItemShape::Plain,
-                other => {
+            Some(s) => match from_name(&s.value) {
+                Some(shape) => shape,
+                None => {
+                    let other = &s.value;
                     self.report(
                         ProblemKind::InvalidValue,
                         pos(&s.referenced),
                         format!("unknown itemShape `{other}`"),
-                        "write `itemShape: nameRef` for `[{name: x}]` (the default) or                          `itemShape: string` for `[x]`",
+                        "write `itemShape: nameRef` for `[{name: x}]` (the default) or `itemShape: string` \
+                         for `[x]`",
                     );
                     ItemShape::NameRef
                 }
@@ -721,9 +724,9 @@ impl Validator<'_> {
             selector = selector.with_namespaces(set);
         }
         for (key, value) in labels.map(|l| l.value.0).unwrap_or_default() {
-            if crate::template::is_template(&value.value) {
+            if crate::rules::template::is_template(&value.value) {
                 // Rendered once per run (vars, --set, env, release), before matching.
-                match crate::template::check_syntax(&value.value) {
+                match crate::rules::template::check_syntax(&value.value) {
                     Ok(()) => selector = selector.with_label_template(key.value, value.value),
                     Err(e) => self.report(
                         ProblemKind::InvalidPattern,
@@ -899,14 +902,4 @@ pub(super) fn sanitize_secret_name(name: &str) -> String {
 /// `harbor-example-com-5000`.
 fn secret_name_for_host(host: &str) -> String {
     sanitize_secret_name(&host.replace(['.', ':'], "-"))
-}
-
-/// A namespace name: DNS-1123 label (≤ 63 characters, lowercase alphanumerics and '-').
-fn is_dns1123_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }

@@ -8,18 +8,18 @@ use std::process::{Command, Stdio};
 
 use super::ValuesError;
 
-/// Which `helm`: `--helm`, else `$HELM_BIN` (what Helm sets for its plugins), else `helm` on
-/// PATH.
+/// Which `helm`: `--helm`, else `$HELM_BIN` (what Helm sets for its plugins, passed in by the
+/// front end), else `helm` on PATH.
 #[derive(Debug, Clone)]
 pub struct Helm {
     pub bin: OsString,
 }
 
 impl Helm {
-    pub fn locate(flag: Option<&OsStr>) -> Helm {
+    pub fn locate(flag: Option<&OsStr>, helm_bin_env: Option<OsString>) -> Helm {
         let bin = flag
             .map(OsStr::to_os_string)
-            .or_else(|| std::env::var_os("HELM_BIN").filter(|b| !b.is_empty()))
+            .or_else(|| helm_bin_env.filter(|b| !b.is_empty()))
             .unwrap_or_else(|| "helm".into());
         Helm { bin }
     }

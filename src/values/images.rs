@@ -16,9 +16,9 @@
 //!   by every image).
 //! * a scope without any image gets nothing: a Secret nobody creates is noise (issue 14, item 8).
 
-use crate::image::ImageRef;
+use crate::registry::image::ImageRef;
 use crate::rules::Config;
-use crate::selector::Selector;
+use crate::rules::selector::Selector;
 
 use super::chart::{Chart, instances};
 use super::keys::{get_map, is_pull_secret_key};
@@ -245,7 +245,7 @@ fn scan_map(
         && let Some(r) = &registry
     {
         out.push(Found {
-            host: crate::image::normalize_registry_host(r),
+            host: crate::registry::image::normalize_registry_host(r),
             image: None,
         });
     }
@@ -299,8 +299,8 @@ fn secrets_for(images: &[Found], hosts: &[String], config: &Config) -> Vec<Strin
     names
 }
 
-fn image_matches(patterns: &crate::selector::PatternSet, image: &ImageRef) -> bool {
-    patterns.is_match(image.written()) || patterns.is_match(image.full())
+fn image_matches(patterns: &crate::rules::selector::PatternSet, image: &ImageRef) -> bool {
+    patterns.matches_image(image)
 }
 
 /// Only the `images` condition can be judged from values; the rest is assumed to match.

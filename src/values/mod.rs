@@ -146,13 +146,18 @@ pub struct Request {
     pub user: UserValues,
     pub release: Release,
     pub helm: Helm,
+    /// The environment templated Secret names may read (`{{ env.X }}`); the front end's.
+    pub env: fn(&str) -> Option<String>,
 }
 
 /// A values file is written before Helm runs, for no particular release or namespace, so
 /// templated Secret names can use `vars` and `env` only; anything else is an error here rather
 /// than a literal `{{ ... }}` in the override.
-pub fn render_secret_names(config: &mut Config) -> Result<(), ValuesError> {
-    let names = crate::template::Renderer::with_process_env(&config.vars, None);
+pub fn render_secret_names(
+    config: &mut Config,
+    env: fn(&str) -> Option<String>,
+) -> Result<(), ValuesError> {
+    let names = crate::rules::template::Renderer::new(&config.vars, None, env);
     let mut renamed: Vec<(String, String)> = Vec::new();
     for registry in &config.registries {
         let name =
@@ -252,7 +257,8 @@ impl Session {
     /// The override: probe renders, then [`assign::assign`].
     pub fn plan(&self, config: &Config) -> Result<ValuesOverride, ValuesError> {
         let baseline = self.render(&[])?;
-        let changes = verify::pod_needs(&baseline.text, config, &self.options())?;
+        let changes =
+            verify::pod_needs(&baseline.text, config, &self.options(), &self.request.env)?;
         let mut needs = vec![Vec::new(); baseline.pods.len()];
         let mut matched = vec![false; baseline.pods.len()];
         for change in &changes {
@@ -387,6 +393,6 @@ impl Session {
             source,
         })?;
         let rendered = self.render(&[&file])?;
-        verify::uncovered(&rendered.text, config, &self.options())
+        verify::uncovered(&rendered.text, config, &self.options(), &self.request.env)
     }
 }

@@ -1,8 +1,8 @@
 //! What a `helm template` run says: the pod specs with their pull secret entries, the values
 //! Helm computed (from a probe template added to the chart), and where probe markers landed.
 
+use crate::input::stream::Stream;
 use crate::kinds;
-use crate::stream::Stream;
 
 use super::ValuesError;
 use super::tree::{Map, Yaml};

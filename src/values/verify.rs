@@ -6,8 +6,9 @@
 //! plan, as `check` does today (a pod spec the rules select that lacks one of their Secrets);
 //! when `check` becomes a library view over a stream, only this function changes.
 
+use crate::engine::{self, Env};
 use crate::plan::Change;
-use crate::{Config, Options, Stream, plan};
+use crate::{Config, Options, Stream};
 
 use super::ValuesError;
 
@@ -16,14 +17,19 @@ pub fn pod_needs(
     rendered: &str,
     config: &Config,
     options: &Options,
+    env: Env,
 ) -> Result<Vec<Change>, ValuesError> {
     let stream = Stream::parse(rendered.as_bytes()).map_err(|e| ValuesError::Rendered {
         message: e.to_string(),
     })?;
-    let plan = plan(&stream, config, options).map_err(|e| ValuesError::Rendered {
+    let request = engine::Request::new(config, &stream)
+        .options(options.clone())
+        .env(env)
+        .plan_only();
+    let outcome = engine::run(request).map_err(|e| ValuesError::Rendered {
         message: e.to_string(),
     })?;
-    Ok(plan.changes)
+    Ok(outcome.plan.changes)
 }
 
 /// The pod specs that still lack a pull secret.
@@ -31,8 +37,9 @@ pub fn uncovered(
     rendered: &str,
     config: &Config,
     options: &Options,
+    env: Env,
 ) -> Result<Vec<Change>, ValuesError> {
-    Ok(pod_needs(rendered, config, options)?
+    Ok(pod_needs(rendered, config, options, env)?
         .into_iter()
         .filter(|c| !c.added.is_empty())
         .collect())

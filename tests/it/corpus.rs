@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use helm_regcred::{Config, Options, Stream, kinds, output, plan};
+use helm_regcred::{Config, Request, Stream, kinds};
 use serde_json::{Value, json};
 
 use crate::util::{TEST_PASSWORD, postrender_inputs};
@@ -60,9 +60,8 @@ fn env(name: &str) -> Option<String> {
 fn render(input: &[u8], rules: &str) -> String {
     let config = Config::parse(rules, "<test>").expect("rules");
     let stream = Stream::parse(input).expect("stream");
-    let plan = plan(&stream, &config, &Options::default()).expect("plan");
-    let credentials = output::resolve_credentials(&plan, &config, &env).expect("credentials");
-    output::render(&stream, &plan, &config, &credentials)
+    let outcome = helm_regcred::run(Request::new(&config, &stream).env(&env)).expect("plan");
+    outcome.output().expect("credentials")
 }
 
 fn name(path: &Path) -> String {

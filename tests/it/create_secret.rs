@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use helm_regcred::secret::{RegistryAuth, docker_config_json};
+use helm_regcred::registry::secret::{RegistryAuth, docker_config_json};
 
 use crate::credentials::{Files, assert_no_leak_in, documents, pull_secrets};
 use crate::util::{TEST_PASSWORD, regcred, run_with_stdin, tool};

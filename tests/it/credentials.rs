@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use helm_regcred::secret::{RegistryAuth, docker_config_json};
+use helm_regcred::registry::secret::{RegistryAuth, docker_config_json};
 use serde_json::Value;
 
 use crate::helm::Helm;

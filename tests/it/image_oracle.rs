@@ -22,7 +22,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use helm_regcred::image::{ImageError, ImageRef, InvalidReason, normalize_registry_host};
+use helm_regcred::registry::image::{ImageError, ImageRef, InvalidReason, normalize_registry_host};
 use oci_spec::distribution::Reference;
 
 const HEX64: &str = "e5a1ed5b1b8c7a0f1c3f2b9e1d1b9a0f8c7e6d5c4b3a29180716f5e4d3c2b1a0";

@@ -1,7 +1,7 @@
 //! Issue 4: targets beyond pod specs — the Cloudforet oracle, CRs, embedded YAML/JSON,
 //! ServiceAccount mode, pull policy. Every case is also run twice to prove idempotence.
 
-use helm_regcred::{Config, Options, Stream, output, plan};
+use helm_regcred::{Config, Request, Stream};
 use serde_json::{Value, json};
 
 use crate::util::{corpus, regcred, rules_file, run_with_stdin};
@@ -15,9 +15,8 @@ fn render_twice(input: &str, rules: &str) -> (String, helm_regcred::Plan) {
     let config = Config::parse(rules, "<test>").expect("rules");
     let run = |text: &str| {
         let stream = Stream::parse(text.as_bytes()).expect("stream");
-        let plan = plan(&stream, &config, &Options::default()).expect("plan");
-        let creds = output::resolve_credentials(&plan, &config, &env).expect("credentials");
-        (output::render(&stream, &plan, &config, &creds), plan)
+        let outcome = helm_regcred::run(Request::new(&config, &stream).env(&env)).expect("plan");
+        (outcome.output().expect("credentials"), outcome.plan)
     };
     let (out, plan) = run(input);
     let (again, _) = run(&out);
@@ -232,8 +231,9 @@ fn invalid_embedded_config_is_a_located_error() {
     let input = "---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plugin-conf\ndata:\n  config.json: '{\"scheduler\": '\n";
     let config = Config::parse(&rules(CONFIG_MAP_RULE), "<test>").unwrap();
     let stream = Stream::parse(input.as_bytes()).unwrap();
-    let err = plan(&stream, &config, &Options::default())
-        .unwrap_err()
+    let err = helm_regcred::run(Request::new(&config, &stream).plan_only())
+        .err()
+        .expect("a problem")
         .to_string();
     assert!(
         err.contains("document 1 (ConfigMap/plugin-conf) from c/templates/cm.yaml"),

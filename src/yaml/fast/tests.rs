@@ -205,7 +205,7 @@ fn corpus_documents() -> Vec<(String, String)> {
     let mut docs = Vec::new();
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
-        let stream = crate::stream::Stream::parse(&bytes).unwrap();
+        let stream = crate::input::stream::Stream::parse(&bytes).unwrap();
         for doc in &stream.docs {
             docs.push((
                 format!("{} document {}", path.display(), doc.index),
@@ -226,7 +226,7 @@ fn every_corpus_document_reads_the_same_both_ways() {
         fast_count += took as usize;
         // The chart's templates are Go templates, not YAML.
         let template = name.contains("/templates/");
-        let kind = crate::stream::top_level_kind(&text);
+        let kind = crate::input::stream::top_level_kind(&text);
         if !template && kind.is_some_and(crate::kinds::may_hold_pod_spec) {
             workloads += 1;
             fast_workloads += took as usize;

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use minijinja::{Environment, UndefinedBehavior, Value};
 use thiserror::Error;
 
-use crate::secret::is_dns1123_subdomain;
+use crate::names::is_dns1123_subdomain;
 
 const VARIABLES: &str = "templates can use vars.NAME, env.NAME, release and namespace";
 

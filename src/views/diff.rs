@@ -1,6 +1,6 @@
 //! The unified diff of what helm-regcred changed, as a user reads it in a terminal or CI log.
 //!
-//! It is computed from [`crate::output::redacted_views`], never from the real output, so Secret
+//! It is computed from [`crate::engine::Outcome::redacted`], never from the real output, so Secret
 //! data cannot reach it.
 
 use std::fmt::Write as _;
@@ -14,6 +14,29 @@ const GREEN: &str = "\x1b[32m";
 const CYAN: &str = "\x1b[36m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
+
+/// Colour a plain unified diff (one read back from a file) the way [`unified`] colours its own.
+pub fn paint(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    diff.lines()
+        .map(|line| {
+            let code = if line.starts_with("+++") || line.starts_with("---") {
+                BOLD
+            } else if line.starts_with('+') {
+                GREEN
+            } else if line.starts_with('-') {
+                RED
+            } else if line.starts_with("@@") {
+                CYAN
+            } else {
+                return format!("{line}\n");
+            };
+            format!("{code}{line}{RESET}\n")
+        })
+        .collect()
+}
 
 /// A unified diff (3 lines of context) of `before` → `after`; empty when they are equal.
 pub fn unified(before: &str, after: &str, color: bool) -> String {

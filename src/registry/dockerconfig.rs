@@ -39,7 +39,7 @@ use base64::engine::{DecodePaddingMode, general_purpose};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::image::normalize_registry_host;
+use crate::registry::image::normalize_registry_host;
 
 /// The key docker files Docker Hub logins under (`registry.IndexServer`).
 pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";

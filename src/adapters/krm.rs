@@ -36,9 +36,9 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::{self, Edit};
 use crate::error::{Error, InputError, InputProblems, ProblemKind};
+use crate::input::stream::Stream;
 use crate::plan::Plan;
 use crate::rules::{self, Config, RulesError};
-use crate::stream::Stream;
 use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// The `kind` of the KRM function wire format.
@@ -63,19 +63,26 @@ const INDEX_ANNOTATIONS: [&str; 2] = [
 /// Why a KRM function or plugin run could not produce its output.
 #[derive(Debug, thiserror::Error)]
 pub enum KrmError {
-    #[error(transparent)]
-    Input(#[from] InputError),
     #[error("the input is not a KRM ResourceList: {0}")]
     NotAResourceList(String),
     /// A config resource's field is missing or wrong; `field` is its path (`functionConfig.kind`).
     #[error("`{field}` {message}")]
     Config { field: String, message: String },
-    #[error(transparent)]
-    Rules(#[from] RulesError),
-    #[error("{0}")]
-    Problems(#[from] InputProblems),
+    /// The rules, the items or the credentials: what the engine itself reports.
     #[error(transparent)]
     Engine(#[from] Error),
+}
+
+impl From<InputError> for KrmError {
+    fn from(e: InputError) -> KrmError {
+        KrmError::Engine(e.into())
+    }
+}
+
+impl From<RulesError> for KrmError {
+    fn from(e: RulesError) -> KrmError {
+        KrmError::Engine(e.into())
+    }
 }
 
 /// A `results:` entry's severity.
@@ -379,8 +386,10 @@ impl<'a> ResourceList<'a> {
             result
         };
         match error {
-            KrmError::Rules(e @ RulesError::Read { .. }) => vec![on_config(e.to_string(), None)],
-            KrmError::Rules(RulesError::Invalid { problems }) => problems
+            KrmError::Engine(Error::Rules(e @ RulesError::Read { .. })) => {
+                vec![on_config(e.to_string(), None)]
+            }
+            KrmError::Engine(Error::Rules(RulesError::Invalid { problems })) => problems
                 .iter()
                 .map(|p| on_config(p.to_string(), None))
                 .collect(),
@@ -394,7 +403,7 @@ impl<'a> ResourceList<'a> {
             KrmError::Engine(e @ Error::Credentials { .. }) => {
                 vec![on_config(e.to_string(), None)]
             }
-            KrmError::Problems(InputProblems(problems)) => problems
+            KrmError::Engine(Error::Problems(InputProblems(problems))) => problems
                 .iter()
                 .map(|p| {
                     let mut result = KrmResult::new(Severity::Error, p.kind.to_string());
@@ -426,7 +435,7 @@ impl<'a> ResourceList<'a> {
     }
 
     /// The output `ResourceList`: the input with `edits` applied, `secrets` (rendered Secret
-    /// documents, see [`crate::output::added_documents`]) appended to `items:`, and `results`
+    /// documents, see [`crate::views::stream::added_documents`]) appended to `items:`, and `results`
     /// appended to `results:`. With nothing to add it is the input, byte for byte.
     pub fn render(&self, edits: &[Edit], secrets: &[String], results: &[KrmResult]) -> String {
         let text = self.stream.text;
@@ -721,7 +730,7 @@ fn block_entries(col: usize, gap: usize, newline: &str, entries: &[Entry]) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Options, plan};
+    use crate::engine::{Request, run as run_engine};
 
     const CONFIG: &str = "functionConfig:\n  apiVersion: helm-regcred/v1\n  kind: RegcredConfig\n  metadata:\n    name: regcred\n    annotations:\n      config.kubernetes.io/local-config: \"true\"\n  registries:\n  - server: r.example.com\n    secret: pull\n    credentials:\n      env: {username: U, password: P}\n";
 
@@ -741,10 +750,9 @@ mod tests {
     fn run(text: &str) -> String {
         let list = ResourceList::parse(text.as_bytes()).unwrap();
         let config = list.rules(None).unwrap();
-        let plan = plan(&list.stream, &config, &Options::default()).unwrap();
-        let creds = crate::output::resolve_credentials(&plan, &config, &env).unwrap();
-        let secrets = crate::output::added_documents(&plan, &config, Some(&creds));
-        list.render(&plan.edits, &secrets, &list.plan_results(&plan))
+        let outcome = run_engine(Request::new(&config, &list.stream).env(&env)).unwrap();
+        let results = list.plan_results(&outcome.plan);
+        list.render(&outcome.plan.edits, &outcome.added_documents(), &results)
     }
 
     fn parse(text: &str) -> Node {
@@ -933,8 +941,10 @@ mod tests {
         let text = input(&format!("{MAP}{bad}"));
         let list = ResourceList::parse(text.as_bytes()).unwrap();
         let config = list.rules(None).unwrap();
-        let problems = plan(&list.stream, &config, &Options::default()).unwrap_err();
-        let results = list.error_results(&KrmError::Problems(problems));
+        let problems = run_engine(Request::new(&config, &list.stream).plan_only())
+            .err()
+            .unwrap();
+        let results = list.error_results(&KrmError::Engine(problems));
         assert_eq!(results.len(), 1);
         let r = &results[0];
         assert_eq!(r.resource.as_ref().unwrap().name, "p");

@@ -8,9 +8,13 @@
 //! styles (quoted, plain, folded) have no such line correspondence; their value is written back
 //! whole, quoted the same way where possible.
 
+use crate::edit::Syntax as Format;
 use crate::edit::{self, Edit, EditProblem};
-use crate::rules::Format;
+
+mod literal;
+
 use crate::yaml::{self, Node, Origin, Parsed, Style, Value};
+use literal::LiteralLines;
 
 /// Why an embedded config could not be edited.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,105 +91,6 @@ fn parse_inner(inner: &str, format: Format, field: &Node) -> Result<Node, Embedd
     }
 }
 
-/// Where each inner line sits in the outer text of a literal block scalar.
-struct LiteralLines {
-    /// Outer offset of the start of each physical content line (before its indentation), plus
-    /// one entry past the last line.
-    raw_starts: Vec<usize>,
-    indent: usize,
-    /// The last line ends with a line break (false at the end of a file without one).
-    last_has_break: bool,
-}
-
-impl LiteralLines {
-    /// `None` when the block's lines do not reproduce `inner` exactly (explicit indentation
-    /// indicators, tabs): then the caller rewrites the value whole instead of guessing.
-    fn read(text: &str, field: &Node, inner: &str) -> Option<LiteralLines> {
-        let header_end = edit::line_end(text, field.start + 1);
-        let header = &text[field.start..header_end];
-        if header.trim_end().chars().any(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let body = &text[header_end..field.end.max(header_end)];
-        let indent = body
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.len() - l.trim_start_matches(' ').len())?;
-        let mut raw_starts = Vec::new();
-        let mut rebuilt = String::with_capacity(inner.len());
-        let mut offset = header_end;
-        for line in body.split_inclusive('\n') {
-            raw_starts.push(offset);
-            let content = line.trim_end_matches('\n').trim_end_matches('\r');
-            rebuilt.push_str(content.get(indent..).unwrap_or(""));
-            rebuilt.push('\n');
-            offset += line.len();
-        }
-        raw_starts.push(offset);
-        (rebuilt.trim_end_matches('\n') == inner.trim_end_matches('\n')).then_some(LiteralLines {
-            raw_starts,
-            indent,
-            last_has_break: body.ends_with('\n'),
-        })
-    }
-
-    fn map_edits(&self, edits: &[Edit], newline: &str) -> Vec<Edit> {
-        let pad = " ".repeat(self.indent);
-        edits
-            .iter()
-            .map(|e| {
-                let (line, col) = self.inner_line_col(e.range.start);
-                let whole_lines = col == 0 && e.range.is_empty() && e.text.ends_with('\n');
-                if whole_lines {
-                    let text = e
-                        .text
-                        .split_inclusive('\n')
-                        .map(|l| format!("{pad}{}{newline}", l.trim_end_matches('\n')))
-                        .collect();
-                    let at = self.raw_starts[line.min(self.raw_starts.len() - 1)];
-                    return Edit {
-                        range: at..at,
-                        text,
-                    };
-                }
-                let start = self.outer(line, col);
-                let (end_line, end_col) = self.inner_line_col(e.range.end);
-                Edit {
-                    range: start..self.outer(end_line, end_col),
-                    text: e.text.replace('\n', &format!("{newline}{pad}")),
-                }
-            })
-            .collect()
-    }
-
-    fn outer(&self, line: usize, col: usize) -> usize {
-        self.raw_starts[line] + self.indent + col
-    }
-
-    /// Line and column of an inner offset, from the inner line lengths the outer lines imply.
-    /// The offset just past the last line is column 0 of the line after it.
-    fn inner_line_col(&self, offset: usize) -> (usize, usize) {
-        let lines = self.raw_starts.len() - 1;
-        let mut start = 0;
-        for line in 0..lines {
-            let len = self.raw_starts[line + 1] - self.raw_starts[line];
-            // Inner line = outer line minus indentation; a blank line may be shorter than the
-            // indentation but still holds its line break.
-            let inner_len = len.saturating_sub(self.indent).max(1);
-            if offset < start + inner_len {
-                return (line, offset - start);
-            }
-            start += inner_len;
-        }
-        if !self.last_has_break && lines > 0 {
-            let last_len =
-                (self.raw_starts[lines] - self.raw_starts[lines - 1]).saturating_sub(self.indent);
-            return (lines - 1, offset - (start - last_len));
-        }
-        (lines, offset - start)
-    }
-}
-
 /// Replace the whole scalar with `new_inner`, keeping single quotes when they can hold it.
 fn rewrite_whole(text: &str, field: &Node, style: Style, new_inner: &str) -> Edit {
     let mut value = if style == Style::SingleQuoted && !new_inner.contains('\n') {
@@ -207,8 +112,8 @@ fn rewrite_whole(text: &str, field: &Node, style: Style, new_inner: &str) -> Edi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::{ItemShape, Leaf, Syntax, edit_at};
-    use crate::fieldpath::FieldPath;
+    use crate::edit::fieldpath::FieldPath;
+    use crate::edit::{ItemShape, Leaf, edit_at};
 
     /// Add `reg` at `path` inside the config at `.data.cfg` and return the new outer text.
     fn run(text: &str, path: &str, format: Format) -> String {
@@ -219,11 +124,7 @@ mod tests {
         };
         let field = root.path(&["data", "cfg"]).unwrap();
         let path = FieldPath::parse(path).unwrap();
-        let syntax = if format == Format::Json {
-            Syntax::Json
-        } else {
-            Syntax::Yaml
-        };
+        let syntax = format;
         let embedded = edit_embedded(text, "\n", field, format, |inner, root| {
             let (parents, key) = path.parent_and_key().unwrap();
             let leaf = Leaf::List {

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use crate::yaml::{yaml_quoted, yaml_scalar};
+use crate::edit::Syntax;
+use crate::edit::document::NewDocument;
+use crate::yaml::yaml_scalar;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -131,38 +133,17 @@ pub const HOOK_ANNOTATIONS: &[(&str, &str)] = &[
 impl SecretManifest<'_> {
     /// One YAML document, starting with `---` and ending with a newline.
     pub fn render(&self) -> String {
-        let mut out = String::from("---\n");
-        // A comment ends at a line break, so one in `source` would spill into YAML.
-        let comment_source: String = self
-            .source
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        // Helm 4 writes its own `# Source:` from the annotation; a second one would be noise.
-        if !self.filename_annotation {
-            writeln!(out, "# Source: {comment_source}").unwrap();
+        let annotations: &[(&str, &str)] = if self.hook { HOOK_ANNOTATIONS } else { &[] };
+        let mut out = NewDocument {
+            api_version: "v1",
+            kind: "Secret",
+            name: self.name,
+            namespace: self.namespace,
+            source: self.source,
+            filename_annotation: self.filename_annotation,
+            annotations,
         }
-        out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
-        writeln!(out, "  name: {}", yaml_scalar(self.name)).unwrap();
-        if let Some(namespace) = self.namespace {
-            writeln!(out, "  namespace: {}", yaml_scalar(namespace)).unwrap();
-        }
-        if self.filename_annotation || self.hook {
-            out.push_str("  annotations:\n");
-        }
-        if self.filename_annotation {
-            writeln!(
-                out,
-                "    postrenderer.helm.sh/postrender-filename: {}",
-                yaml_quoted(self.source)
-            )
-            .unwrap();
-        }
-        if self.hook {
-            for (key, value) in HOOK_ANNOTATIONS {
-                writeln!(out, "    {key}: {value}").unwrap();
-            }
-        }
+        .header();
         out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
         let data = match self.payload {
             Payload::Data(json) => BASE64.encode(json),
@@ -173,29 +154,6 @@ impl SecretManifest<'_> {
     }
 }
 
-/// Whether `s` is a DNS-1123 subdomain, the form Kubernetes requires for Secret names:
-/// at most 253 characters matching `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`.
-pub fn is_dns1123_subdomain(s: &str) -> bool {
-    fn is_label(label: &str) -> bool {
-        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        let bytes = label.as_bytes();
-        match (bytes.first(), bytes.last()) {
-            (Some(first), Some(last)) => {
-                alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
-            }
-            _ => false,
-        }
-    }
-    s.len() <= 253 && s.split('.').all(is_label)
-}
-
-/// Output format of `create-secret`, as kubectl's `-o`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ObjectFormat {
-    Yaml,
-    Json,
-}
-
 /// The Secret exactly as `kubectl create secret docker-registry NAME --dry-run=client -o
 /// yaml|json` prints it (kubectl 1.32 layout: field order, indentation, the
 /// `creationTimestamp: null` that the client-side object carries), so a file made with either
@@ -204,11 +162,11 @@ pub fn kubectl_secret(
     name: &str,
     namespace: Option<&str>,
     docker_config_json: &str,
-    format: ObjectFormat,
+    format: Syntax,
 ) -> String {
     let data = BASE64.encode(docker_config_json);
     match format {
-        ObjectFormat::Yaml => {
+        Syntax::Yaml => {
             // sigs.k8s.io/yaml sorts keys and double-quotes strings a YAML reader would
             // otherwise take for numbers, booleans or null.
             let scalar = |s: &str| {
@@ -228,7 +186,7 @@ pub fn kubectl_secret(
             out.push_str("type: kubernetes.io/dockerconfigjson\n");
             out
         }
-        ObjectFormat::Json => {
+        Syntax::Json => {
             #[derive(serde::Serialize)]
             struct Metadata<'a> {
                 name: &'a str,
@@ -275,11 +233,6 @@ pub fn kubectl_secret(
             text
         }
     }
-}
-
-/// Whether `s` is a DNS-1123 label, the form Kubernetes requires for namespace names.
-pub fn is_dns1123_label(s: &str) -> bool {
-    s.len() <= 63 && !s.contains('.') && is_dns1123_subdomain(s)
 }
 
 #[cfg(test)]
@@ -454,36 +407,5 @@ mod tests {
         for value in ["1abc", "true", "yes", "-a", ".a", "a:", "'a", ""] {
             assert!(!is_plain_safe(value), "{value}");
         }
-    }
-
-    #[test]
-    fn dns1123_subdomain() {
-        let ok = [
-            "a",
-            "0",
-            "regcred",
-            "reg-cred",
-            "a.b",
-            "a-1.b-2.c",
-            "123",
-            "a--b",
-        ];
-        for s in ok {
-            assert!(is_dns1123_subdomain(s), "{s}");
-        }
-        let bad = [
-            "", "-a", "a-", ".a", "a.", "a..b", "A", "a_b", "a b", "a.-b", "a-.b", "ü", "a/b",
-        ];
-        for s in bad {
-            assert!(!is_dns1123_subdomain(s), "{s}");
-        }
-        let label = "a".repeat(63);
-        let max = [label.as_str(); 4].join(".");
-        assert_eq!(max.len(), 255);
-        assert!(!is_dns1123_subdomain(&max));
-        assert!(is_dns1123_subdomain(&max[..253]));
-        // The subdomain regex has no per-label length limit, only the total one.
-        assert!(is_dns1123_subdomain(&"a".repeat(253)));
-        assert!(!is_dns1123_subdomain(&"a".repeat(254)));
     }
 }

@@ -10,7 +10,7 @@
 
 use globset::{ErrorKind, GlobBuilder, GlobMatcher};
 
-use crate::image::ImageRef;
+use crate::registry::image::ImageRef;
 
 /// What a selector looks at: the parts of one resource that rules can select on.
 #[derive(Debug, Clone, Copy)]
@@ -205,6 +205,12 @@ impl PatternSet {
         &self.patterns
     }
 
+    /// Whether an image matches, as written in the manifest or in full
+    /// (`docker.io/library/nginx:latest` for `nginx`).
+    pub fn matches_image(&self, image: &ImageRef) -> bool {
+        self.is_match(image.written()) || self.is_match(image.full())
+    }
+
     pub fn is_match(&self, candidate: &str) -> bool {
         self.patterns.iter().any(|p| p.is_match(candidate))
     }
@@ -361,10 +367,7 @@ impl Selector {
             }
         }
         if let Some(images) = &self.images {
-            let any = s
-                .images
-                .iter()
-                .any(|image| images.is_match(image.written()) || images.is_match(image.full()));
+            let any = s.images.iter().any(|image| images.matches_image(image));
             if !any {
                 return false;
             }

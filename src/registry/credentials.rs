@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
-use crate::dockerconfig::{self, DockerConfig, DockerConfigError, Helpers};
+use crate::registry::dockerconfig::{self, DockerConfig, DockerConfigError, Helpers};
 
 /// One credential source of a registry entry in the rules file (`credentials:`).
 ///

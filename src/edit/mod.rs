@@ -5,9 +5,15 @@
 //! the existing dashes, flow lists get `, {name: x}` before their `]`, and a new key gets the
 //! indentation of its sibling keys and the list style the document uses for `containers`.
 
+pub mod document;
+pub mod embedded;
+pub mod fieldpath;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
-use crate::fieldpath::Step;
+use crate::edit::fieldpath::Step;
 use crate::yaml::{Node, Value, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
@@ -17,13 +23,15 @@ pub struct Edit {
     pub text: String,
 }
 
-/// How one list item is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How one list item is written (`target.itemShape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 pub enum ItemShape {
     /// `{name: x}`, a LocalObjectReference: what pod specs and most CRDs take.
     #[default]
+    #[serde(rename = "nameRef")]
     NameRef,
     /// A plain string `x`, for the configs that list bare secret names.
+    #[serde(rename = "string")]
     Plain,
 }
 
@@ -71,13 +79,30 @@ fn item_name(item: &Node) -> Option<&str> {
     }
 }
 
-/// The text language of what is being edited: manifests are YAML; an embedded config may be
-/// JSON, where keys and strings need double quotes and everything is flow style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The language of an embedded config (`target.format`): `yaml` (the default) or `json`.
+// The crate's one YAML-or-JSON type: manifests are YAML; in JSON keys and strings need double
+// quotes and everything is flow style; `create-secret -o` writes either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Syntax {
     #[default]
     Yaml,
     Json,
+}
+
+impl Syntax {
+    /// As the rules file and `-o` write it: `yaml`, `json`.
+    pub fn from_name(name: &str) -> Option<Syntax> {
+        crate::rules::from_name(name)
+    }
+
+    /// For messages: `YAML`, `JSON`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Syntax::Yaml => "YAML",
+            Syntax::Json => "JSON",
+        }
+    }
 }
 
 /// What to put at the end of a path.
@@ -620,7 +645,7 @@ mod tests {
 
     fn at(text: &str, path: &str, leaf: Leaf, syntax: Syntax) -> String {
         let doc = root(text);
-        let path = crate::fieldpath::FieldPath::parse(path).unwrap();
+        let path = crate::edit::fieldpath::FieldPath::parse(path).unwrap();
         let (parents, key) = path.parent_and_key().unwrap();
         let edits = edit_at(text, "\n", &doc, parents, key, leaf, syntax).unwrap();
         let out = apply(text, &edits);

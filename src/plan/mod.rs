@@ -1,0 +1,350 @@
+//! Matching: documents and rules in, a [`Plan`] out. Nothing is written here.
+//!
+//! The plan is plain data — text edits, the Secrets to emit, and a record of every pod spec the
+//! rules selected — so the output, the diff, `--dry-run` and `check` are all views of the same
+//! plan rather than separate code paths.
+
+mod diagnostics;
+mod pods;
+mod resource;
+mod rollout;
+mod secrets;
+mod service_accounts;
+mod targets;
+
+pub use rollout::checksum_annotation;
+
+use crate::names::append_missing;
+use diagnostics::guess_location;
+use resource::Resource;
+use rollout::TemplateRef;
+use rollout::sha256_hex;
+use secrets::Need;
+use service_accounts::SaNeed;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::edit::embedded::{self, EmbeddedProblem};
+use crate::edit::fieldpath::{FieldPath, Step};
+use crate::edit::{self, Edit, EditProblem, ItemShape, Leaf, Syntax};
+use crate::error::{InputProblems, Location, Problem, ProblemKind};
+use crate::input::stream::{Document, Stream};
+use crate::kinds::{self, CONTAINER_LISTS};
+use crate::registry::image::ImageRef;
+use crate::rules::selector::Subject;
+use crate::rules::template::Renderer;
+use crate::rules::{Config, ImagePullPolicy, Mode, Rule, SecretNamespaces, Target};
+use crate::yaml::{self, Node, Origin, Parsed, Value};
+
+/// What the caller knows that the input does not say.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The release namespace. Helm tells a post-renderer neither release nor namespace; the
+    /// `helm regcred` wrappers pass it in. Documents without `metadata.namespace` land there.
+    pub namespace: Option<String>,
+    /// The release name, for templated names (`{{ release }}-pull`); same reason as above.
+    pub release: Option<String>,
+}
+
+impl Options {
+    /// The namespace a document lands in: its own, else the release namespace ("" unknown).
+    pub fn namespace_of(&self, namespace: Option<&str>) -> String {
+        namespace
+            .or(self.namespace.as_deref())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Text edits against the input, sorted and non-overlapping.
+    pub edits: Vec<Edit>,
+    /// Pull Secrets to emit, in the order pods first needed them.
+    pub secrets: Vec<PlannedSecret>,
+    /// ServiceAccounts to emit (`mode: serviceAccount` with `createServiceAccounts: true`).
+    pub service_accounts: Vec<PlannedServiceAccount>,
+    /// Why edits beyond pull secrets were made (restart annotations, ServiceAccount edits).
+    pub notes: Vec<Warning>,
+    /// Every pod spec a rule selected, with what it got.
+    pub changes: Vec<Change>,
+    pub warnings: Vec<Warning>,
+    /// Input ranges holding Secret data: shown as `<redacted>` in diffs.
+    pub sensitive: Vec<Range<usize>>,
+}
+
+impl Plan {
+    /// The selected lists that lacked a Secret the rules give them: what `check` reports, and
+    /// what the post-renderer adds.
+    pub fn lacking(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| !c.added.is_empty())
+    }
+}
+
+/// A Secret the output must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedSecret {
+    pub name: String,
+    /// `None`: the documents that need it have no namespace either (release namespace).
+    pub namespace: Option<String>,
+    /// Indexes into `Config::registries` whose credentials go into this Secret.
+    pub registries: Vec<usize>,
+    /// A pre-install/pre-upgrade hook pod needs it: Helm runs those hooks before it creates the
+    /// release's resources, so the Secret must be a hook itself (Helm 4; Helm 3 sends no hooks).
+    pub hook: bool,
+}
+
+/// A ServiceAccount the output must contain, listing these pull secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedServiceAccount {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub secrets: Vec<String>,
+}
+
+/// One selected pod spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub at: Location,
+    pub namespace: Option<String>,
+    /// Where the list lives, e.g. `spec.template.spec.imagePullSecrets`.
+    pub path: String,
+    /// Secrets the rules wanted that were missing, now added.
+    pub added: Vec<String>,
+    /// Secrets the rules wanted that the document already listed.
+    pub present: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub at: Option<Location>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.at {
+            Some(at) => write!(f, "{at}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Match `config` against every document of `stream`.
+///
+/// All problems are collected before returning, so one run shows the user everything to fix.
+/// `env` answers templates' `env.NAME`: the engine never reads the process environment.
+pub(crate) fn plan(
+    stream: &Stream,
+    config: &Config,
+    options: &Options,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan, InputProblems> {
+    let names = Renderer::new(&config.vars, options.release.as_deref(), env);
+    let default_rule;
+    let rendered: Vec<Rule>;
+    let rules: Vec<&Rule> = if config.rules.is_empty() {
+        default_rule = Rule::default_rule();
+        vec![&default_rule]
+    } else if config.rules.iter().any(Rule::has_templates) {
+        rendered = render_rule_templates(config, &names, options)?;
+        rendered.iter().collect()
+    } else {
+        config.rules.iter().collect()
+    };
+    let interest = Interest::of(&rules);
+    let mut planner = Planner {
+        stream,
+        config,
+        options,
+        rules: &rules,
+        interest: &interest,
+        plan: Plan::default(),
+        problems: Vec::new(),
+        images: HashMap::new(),
+        needed: Vec::new(),
+        existing: HashMap::new(),
+        service_accounts: HashMap::new(),
+        sa_needs: Vec::new(),
+        templates: Vec::new(),
+        changed_configs: Vec::new(),
+        names,
+        secret_registries: HashMap::new(),
+    };
+    let wanted = |kind: &str| interest.wants(kind);
+    for doc in &stream.docs {
+        let text = stream.doc_text(doc);
+        if crate::input::stream::top_level_kind(text).is_some_and(|kind| !interest.wants(kind)) {
+            continue;
+        }
+        let origin = Origin {
+            offset: doc.range.start,
+            line: doc.line,
+        };
+        match yaml::parse_document(text, origin, &wanted) {
+            Ok(Parsed::Node(root)) => planner.document(doc, &root),
+            Ok(Parsed::Empty | Parsed::Skipped { .. }) => {}
+            Err(e) => planner.problems.push(Problem {
+                at: guess_location(stream, doc, e.line),
+                kind: ProblemKind::Syntax(format!("{} at column {}", e.message, e.col + 1)),
+            }),
+        }
+    }
+    planner.finish()
+}
+
+/// The rules with their templated label values rendered for this run.
+fn render_rule_templates(
+    config: &Config,
+    names: &Renderer,
+    options: &Options,
+) -> Result<Vec<Rule>, InputProblems> {
+    let namespace = options.namespace.as_deref();
+    let render = |template: &str| names.render(template, namespace).map_err(|e| e.to_string());
+    let invalid = |template: &str, e: crate::rules::selector::PatternError| {
+        format!("label value {template:?} renders to an invalid pattern: {e}")
+    };
+    config
+        .rules
+        .iter()
+        .map(|rule| {
+            let mut rule = rule.clone();
+            rule.selector = rule.selector.render_templates(render, invalid)?;
+            if let Some(exclude) = &rule.exclude {
+                rule.exclude = Some(exclude.render_templates(render, invalid)?);
+            }
+            Ok(rule)
+        })
+        .collect::<Result<_, String>>()
+        .map_err(|message| {
+            InputProblems(vec![Problem {
+                at: Location::default(),
+                kind: ProblemKind::Template(message),
+            }])
+        })
+}
+
+/// Which kinds are worth parsing past `kind:`, from what the rules can touch.
+struct Interest {
+    /// Kinds named by target rules; `None` inside means a target rule matches any kind.
+    target_kinds: Option<Vec<String>>,
+    service_accounts: bool,
+    config_maps: bool,
+}
+
+impl Interest {
+    fn of(rules: &[&Rule]) -> Interest {
+        let mut target_kinds = Some(Vec::new());
+        for rule in rules.iter().filter(|r| r.target.is_some()) {
+            match (rule.selector.kinds(), &mut target_kinds) {
+                (Some(kinds), Some(all)) => all.extend(kinds.iter().cloned()),
+                (None, _) => target_kinds = None,
+                _ => {}
+            }
+        }
+        Interest {
+            target_kinds,
+            service_accounts: rules.iter().any(|r| r.mode == Mode::ServiceAccount),
+            // Pod templates mounting an edited embedded config get restart annotations.
+            config_maps: rules
+                .iter()
+                .any(|r| r.rollout && r.target.as_ref().is_some_and(|t| t.field.is_some())),
+        }
+    }
+
+    /// Pod spec holders, Secrets (never emit one twice; redact in diffs), lists of resources,
+    /// and whatever the rules can target.
+    fn wants(&self, kind: &str) -> bool {
+        kinds::may_hold_pod_spec(kind)
+            || kind == "Secret"
+            || kind.ends_with("List")
+            || (self.service_accounts && kind == "ServiceAccount")
+            || (self.config_maps && kind == "ConfigMap")
+            || self
+                .target_kinds
+                .as_ref()
+                .is_none_or(|kinds| kinds.iter().any(|k| k == kind))
+    }
+}
+
+struct Planner<'s, 'c> {
+    stream: &'s Stream<'s>,
+    config: &'c Config,
+    options: &'c Options,
+    /// The rules file's rules, or the one default rule when it has none.
+    rules: &'c [&'c Rule],
+    interest: &'c Interest,
+    plan: Plan,
+    problems: Vec<Problem>,
+    /// Parsed image references by text: charts repeat the same few images many times.
+    images: HashMap<String, Option<ImageRef>>,
+    /// Secrets pods need, in first-need order.
+    needed: Vec<Need>,
+    /// Secrets already in the input: (name, effective namespace) -> (type, where).
+    existing: HashMap<(String, String), (String, Location)>,
+    /// ServiceAccounts in the input: (effective namespace, name) -> its root node and location.
+    service_accounts: HashMap<(String, String), (Node, Location)>,
+    /// ServiceAccounts that `mode: serviceAccount` rules want to list secrets.
+    sa_needs: Vec<SaNeed>,
+    /// Pod templates that use ConfigMaps, for restart annotations.
+    templates: Vec<TemplateRef>,
+    /// Embedded configs changed in ConfigMaps: (effective namespace, name, key, checksum).
+    changed_configs: Vec<(String, String, String, String)>,
+    /// Renders templated secret names and namespaces (`{{ vars.user_id }}`), per namespace.
+    names: Renderer<'c>,
+    /// Rendered secret name -> the creating registries (indexes) whose `secret` rendered to it.
+    secret_registries: HashMap<String, Vec<usize>>,
+}
+
+impl Planner<'_, '_> {
+    fn finish(mut self) -> Result<Plan, InputProblems> {
+        self.service_account_edits();
+        self.rollout_annotations();
+        self.emit_secrets();
+        self.warn_ambiguous_namespaces();
+        if !self.problems.is_empty() {
+            return Err(InputProblems(self.problems));
+        }
+        // Stable: edits at the same offset keep the order they were planned in (deeper first).
+        self.plan.edits.sort_by_key(|e| e.range.start);
+        Ok(self.plan)
+    }
+}
+
+/// What the unit tests of the planner's files share: a rules file with one registry, and a
+/// plan of some input under it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Options, Plan};
+    use crate::error::InputProblems;
+    use crate::{Config, Stream};
+
+    /// `r.example.com` → Secret `pull`, then `extra` (e.g. a `rules:` section).
+    pub(crate) fn rules(extra: &str) -> Config {
+        let text = format!(
+            "apiVersion: helm-regcred/v1\nkind: RegcredConfig\nregistries:\n  - server: r.example.com\n    secret: pull\n    credentials: {{env: {{username: U, password: P}}}}\n{extra}"
+        );
+        Config::parse(&text, "<test>").expect("rules")
+    }
+
+    pub(crate) fn plan_with(
+        config: &Config,
+        input: &str,
+        options: &Options,
+    ) -> Result<Plan, InputProblems> {
+        let stream = Stream::parse(input.as_bytes()).expect("stream");
+        super::plan(&stream, config, options, &crate::engine::no_env)
+    }
+
+    pub(crate) fn plan(extra_rules: &str, input: &str) -> Plan {
+        plan_with(&rules(extra_rules), input, &Options::default()).expect("plan")
+    }
+
+    /// A pod pulling `image`, with `extra` appended to its pod spec.
+    pub(crate) fn pod(name: &str, image: &str, extra: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: c\n    image: {image}\n{extra}"
+        )
+    }
+}
