@@ -24,6 +24,9 @@ pub struct Chart {
     pub template_keys: Vec<Vec<String>>,
     /// For messages: path, or `parent.tgz/charts/sub`.
     pub origin: String,
+    /// Its `values.yaml` could not be read here. Helm computes the values itself, so this only
+    /// loses the defaults' item shapes; if Helm cannot read it either, its render says so.
+    pub values_problem: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -144,9 +147,12 @@ impl Chart {
         {
             dependencies = meta_of(&req, &format!("{origin}/requirements.yaml"))?.dependencies;
         }
-        let values = match text("values.yaml") {
-            Some(t) => Yaml::parse_values(&t, &format!("{origin}/values.yaml"))?,
-            None => Map::new(),
+        let (values, values_problem) = match text("values.yaml")
+            .map(|t| Yaml::parse_values(&t, &format!("{origin}/values.yaml")))
+        {
+            Some(Ok(values)) => (values, None),
+            Some(Err(e)) => (Map::new(), Some(e.to_string())),
+            None => (Map::new(), None),
         };
         let schema = match files.get("values.schema.json") {
             Some(bytes) => Some(Yaml::from_json(serde_json::from_slice(bytes).map_err(
@@ -223,6 +229,7 @@ impl Chart {
             subcharts,
             template_keys: keys,
             origin: origin.to_string(),
+            values_problem,
         })
     }
 

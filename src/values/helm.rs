@@ -24,7 +24,14 @@ impl Helm {
         Helm { bin }
     }
 
-    fn run(&self, what: &str, args: &[OsString]) -> Result<Vec<u8>, ValuesError> {
+    /// Runs helm; on failure, its stderr and the command line, with `shown` in place of the
+    /// argument it stands for (the scratch copy of a chart is gone by the time anyone reads it).
+    fn run(
+        &self,
+        what: &str,
+        args: &[OsString],
+        shown: Option<(&OsStr, &str)>,
+    ) -> Result<Vec<u8>, ValuesError> {
         let out = Command::new(&self.bin)
             .args(args)
             .stdin(Stdio::null())
@@ -42,7 +49,10 @@ impl Helm {
                     "{} {}",
                     self.bin.to_string_lossy(),
                     args.iter()
-                        .map(|a| a.to_string_lossy())
+                        .map(|a| match shown {
+                            Some((arg, label)) if arg == a.as_os_str() => label.into(),
+                            _ => a.to_string_lossy(),
+                        })
                         .collect::<Vec<_>>()
                         .join(" ")
                 ),
@@ -80,7 +90,7 @@ impl Helm {
                 args.extend([flag.into(), v.into()]);
             }
         }
-        self.run(&format!("fetch chart {reference}"), &args)?;
+        self.run(&format!("fetch chart {reference}"), &args, None)?;
         let mut archives: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|source| ValuesError::Read {
                 path: dir.to_path_buf(),
@@ -103,6 +113,7 @@ impl Helm {
     pub fn template(
         &self,
         chart: &Path,
+        chart_label: &str,
         release: &Release,
         user: &UserValues,
         extra: &[&Path],
@@ -122,7 +133,11 @@ impl Helm {
         for file in extra {
             args.extend(["-f".into(), file.into()]);
         }
-        let out = self.run("render the chart", &args)?;
+        let out = self.run(
+            "render the chart",
+            &args,
+            Some((chart.as_os_str(), chart_label)),
+        )?;
         String::from_utf8(out).map_err(|_| ValuesError::Helm {
             what: "render the chart".into(),
             command: "helm template".into(),

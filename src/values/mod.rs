@@ -247,6 +247,7 @@ impl Session {
     fn render(&self, extra: &[&Path]) -> Result<Rendered, ValuesError> {
         let text = self.request.helm.template(
             &self.chart_dir,
+            &self.request.chart,
             &self.request.release,
             &self.request.user,
             extra,
@@ -273,6 +274,13 @@ impl Session {
         }
 
         let (candidates, mut warnings) = keys::candidates(&self.chart, &baseline.values);
+        for (_, c) in chart::instances(&self.chart) {
+            if let Some(problem) = &c.values_problem {
+                warnings.push(format!(
+                    "{problem} (Helm read it; its defaults' item shapes are unknown here)"
+                ));
+            }
+        }
         if candidates.is_empty() {
             return Err(ValuesError::NoPullSecretKeys {
                 chart: self.chart.title(),
