@@ -273,7 +273,7 @@ impl Session {
             }
         }
 
-        let (candidates, mut warnings) = keys::candidates(&self.chart, &baseline.values);
+        let (mut candidates, mut warnings) = keys::candidates(&self.chart, &baseline.values);
         for (_, c) in chart::instances(&self.chart) {
             if let Some(problem) = &c.values_problem {
                 warnings.push(format!(
@@ -286,7 +286,7 @@ impl Session {
                 chart: self.chart.title(),
             });
         }
-        let (shapes, reach) = self.probe(&candidates, &baseline)?;
+        let (shapes, reach) = self.probe(&mut candidates, &baseline, &mut warnings)?;
         let mut near = |k: usize| {
             images::secrets_near(&self.chart, &baseline.values, &candidates[k].path, config)
         };
@@ -303,23 +303,71 @@ impl Session {
         Ok(plan)
     }
 
-    /// Renders with a marker in every candidate until each key's item shape is known; which
-    /// pods (and other documents) each marker reached.
+    /// Which pods (and other documents) each candidate's marker reaches, and each key's item
+    /// shape. All keys in one render first; if the chart refuses that render even with the
+    /// undecided keys as plain names, key by key, and a key the chart refuses any marker in is
+    /// dropped with a warning.
     fn probe(
         &self,
-        candidates: &[Candidate],
+        candidates: &mut Vec<Candidate>,
         baseline: &Rendered,
+        warnings: &mut Vec<String>,
     ) -> Result<(Vec<ItemShape>, Vec<assign::Reach>), ValuesError> {
         let mut shapes: Vec<ItemShape> = candidates
             .iter()
             .map(|c| c.shape.unwrap_or(ItemShape::NameMap))
             .collect();
         let mut fixed: Vec<bool> = candidates.iter().map(|c| c.schema_shape).collect();
+        let all: Vec<usize> = (0..candidates.len()).collect();
+        match self.settle(candidates, &all, &mut shapes, &mut fixed, baseline) {
+            Ok(reach) => return Ok((shapes, reach)),
+            Err(ValuesError::Helm { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let mut reach = vec![assign::Reach::default(); candidates.len()];
+        let mut refused = vec![false; candidates.len()];
+        for i in all {
+            match self.settle(candidates, &[i], &mut shapes, &mut fixed, baseline) {
+                Ok(r) => reach[i] = r[i].clone(),
+                Err(ValuesError::Helm { stderr, .. }) => {
+                    refused[i] = true;
+                    warnings.push(format!(
+                        "`{}`: the chart refuses a pull secret in it, left alone: {}",
+                        candidates[i].dotted(),
+                        stderr.lines().next().unwrap_or_default()
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        fn keep<T>(v: &mut Vec<T>, refused: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                !refused[i - 1]
+            });
+        }
+        keep(candidates, &refused);
+        keep(&mut shapes, &refused);
+        keep(&mut reach, &refused);
+        Ok((shapes, reach))
+    }
+
+    /// Renders with markers in the candidates `subset` until their item shapes stop changing.
+    fn settle(
+        &self,
+        candidates: &[Candidate],
+        subset: &[usize],
+        shapes: &mut [ItemShape],
+        fixed: &mut [bool],
+        baseline: &Rendered,
+    ) -> Result<Vec<assign::Reach>, ValuesError> {
         let probe_file = self.scratch.path().join("probe.values.json");
         let mut flipped_on_error = false;
         for _ in 0..MAX_PROBES {
             let mut values = Map::new();
-            for (i, c) in candidates.iter().enumerate() {
+            for &i in subset {
+                let c = &candidates[i];
                 let mut list = c.existing.clone();
                 list.push(assign::item(&render::marker(i), shapes[i]));
                 assign::set(&mut values, &c.path, Yaml::Seq(list));
@@ -335,8 +383,10 @@ impl Session {
                 // A schema or template that refuses `{name: x}` items (`Expected: string`):
                 // try the keys nothing decided as plain names, once.
                 Err(e @ ValuesError::Helm { .. }) => {
-                    let open: Vec<usize> = (0..candidates.len())
-                        .filter(|&i| !fixed[i] && candidates[i].shape.is_none())
+                    let open: Vec<usize> = subset
+                        .iter()
+                        .copied()
+                        .filter(|&i| !fixed[i] && shapes[i] == ItemShape::NameMap)
                         .collect();
                     if flipped_on_error || open.is_empty() {
                         return Err(e);
@@ -358,11 +408,11 @@ impl Session {
                     continue;
                 };
                 for entry in &pod.entries {
-                    for (i, r) in reach.iter_mut().enumerate() {
+                    for &i in subset {
                         let Some(how) = render::landed(entry, &render::marker(i)) else {
                             continue;
                         };
-                        r.pods.push(p);
+                        reach[i].pods.push(p);
                         let want = match how {
                             Landed::Named => continue,
                             Landed::WantsPlain => ItemShape::Plain,
@@ -377,14 +427,14 @@ impl Session {
                 }
             }
             for other in &probed.others {
-                for (i, r) in reach.iter_mut().enumerate() {
+                for &i in subset {
                     if other.text.contains(&render::marker(i)) {
-                        r.others.push(other.title.clone());
+                        reach[i].others.push(other.title.clone());
                     }
                 }
             }
             if !changed {
-                return Ok((shapes, reach));
+                return Ok(reach);
             }
         }
         Err(ValuesError::Rendered {

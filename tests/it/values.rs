@@ -778,6 +778,12 @@ fn keys_without_pods_get_nothing_and_unreachable_pods_are_named() {
                 && err.contains("hub.imagePullSecrets: nothing to add"),
             "{err}"
         );
+        // A key the chart refuses any other secret in is dropped, and said so; the rest works.
+        assert!(
+            err.contains("`strict.imagePullSecrets`: the chart refuses a pull secret in it")
+                && err.contains("may only hold strict-pull"),
+            "{err}"
+        );
     }
     // Switched on with --set, the metrics pod appears and its key is filled.
     let out = values(&chart, &rules, &[], &["--set", "metrics.enabled=true"]);
