@@ -103,6 +103,10 @@ pub fn read(output: &str) -> Result<Rendered, ValuesError> {
             }
             continue;
         }
+        // Dropping the probe must not join two documents.
+        if !doc.explicit_start && !text.is_empty() {
+            text.push_str("---\n");
+        }
         text.push_str(doc_text);
         if !doc_text.ends_with('\n') {
             text.push('\n');
