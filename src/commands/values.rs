@@ -81,8 +81,8 @@ pub struct Args {
     /// Write the override here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Render the chart with your values plus the override and check every pod spec: exit 1
-    /// naming each pod that still lacks a pull secret.
+    /// Exit 1 when a pod spec still lacks a pull secret with the override (the chart is always
+    /// rendered with your values plus the override and checked; without this, only warnings).
     #[arg(long)]
     pub verify: bool,
 }
@@ -130,11 +130,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let session = Session::open(args.request())?;
     let plan = session.plan(&config)?;
     let text = values::write::values_file(&header(&session, args), &plan.values());
-    let uncovered = if args.verify {
-        Some(session.verify(&config, &text)?)
-    } else {
-        None
-    };
+    // Always checked, so that no pod is left without its secrets silently; `--verify` makes
+    // it the exit code.
+    let uncovered = session.verify(&config, &text)?;
     match &args.output {
         Some(path) => std::fs::write(path, &text).map_err(|source| values::ValuesError::Write {
             path: path.clone(),
@@ -143,32 +141,35 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         None => super::write_stdout(text.as_bytes())?,
     }
     report(&plan, args);
-    let Some(uncovered) = uncovered else {
-        return Ok(ExitCode::SUCCESS);
-    };
+    let label = if args.verify { "verify" } else { "warning" };
     for change in &uncovered {
         eprintln!(
-            "helm-regcred: verify: {}: {} still lacks {}",
+            "helm-regcred: {label}: {}: {} still lacks {} with the override",
             change.at,
             change.path,
             change.added.join(", ")
         );
     }
     if uncovered.is_empty() {
-        eprintln!(
-            "helm-regcred: verify: with the override, every pod spec the rules select has its pull secrets"
-        );
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!(
-            "helm-regcred: verify: {} pod spec{} would still lack a pull secret; use the \
-             post-renderer for {}",
-            uncovered.len(),
-            if uncovered.len() == 1 { "" } else { "s" },
-            if uncovered.len() == 1 { "it" } else { "them" }
-        );
-        Ok(ExitCode::FAILURE)
+        if args.verify {
+            eprintln!(
+                "helm-regcred: verify: with the override, every pod spec the rules select has its pull secrets"
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
     }
+    eprintln!(
+        "helm-regcred: {label}: {} pod spec{} would still lack a pull secret; use the \
+         post-renderer for {}",
+        uncovered.len(),
+        if uncovered.len() == 1 { "" } else { "s" },
+        if uncovered.len() == 1 { "it" } else { "them" }
+    );
+    Ok(if args.verify {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn header(session: &Session, args: &Args) -> String {

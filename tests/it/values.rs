@@ -785,6 +785,15 @@ fn keys_without_pods_get_nothing_and_unreachable_pods_are_named() {
             "{err}"
         );
     }
+    // Without --verify: written, exit 0, and the same pod named with its template and line.
+    let out = values(&chart, &rules, &[], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: document 2 (Job/release-name-sidecar-setup) from values-no-pods/templates/deployment.yaml")
+            && err.contains("still lacks quay-pull with the override"),
+        "{err}"
+    );
     // Switched on with --set, the metrics pod appears and its key is filled.
     let out = values(&chart, &rules, &[], &["--set", "metrics.enabled=true"]);
     let v = generated(&out);
