@@ -62,6 +62,8 @@ pub struct KeyPlan {
     pub added: Vec<String>,
     pub shape: ItemShape,
     pub basis: Basis,
+    /// One name as a string, not a list.
+    pub single: bool,
 }
 
 impl KeyPlan {
@@ -110,7 +112,12 @@ impl ValuesOverride {
     pub fn values(&self) -> Map {
         let mut root = Map::new();
         for key in self.keys.iter().filter(|k| !k.added.is_empty()) {
-            set(&mut root, &key.path, Yaml::Seq(key.list()));
+            let value = if key.single {
+                Yaml::Str(key.added[0].clone())
+            } else {
+                Yaml::Seq(key.list())
+            };
+            set(&mut root, &key.path, value);
         }
         root
     }
@@ -163,6 +170,11 @@ pub fn assign(
             let best = reaching
                 .iter()
                 .copied()
+                // A one-name key takes a secret only while it is empty.
+                .filter(|&k| {
+                    !candidates[k].single
+                        || (candidates[k].existing.is_empty() && added[k].is_empty())
+                })
                 .filter(|&k| {
                     reach[k]
                         .distinct()
@@ -236,6 +248,7 @@ pub fn assign(
                 added: add,
                 shape: shapes[k],
                 basis,
+                single: c.single,
             }
         })
         .collect();
@@ -268,6 +281,7 @@ mod tests {
             existing: Vec::new(),
             shape: None,
             schema_shape: false,
+            single: false,
         }
     }
 
@@ -401,6 +415,26 @@ mod tests {
         assert_eq!(added(&plan, "global.imagePullSecrets"), ["s"]);
         assert!(added(&plan, "a.imagePullSecrets").is_empty());
         assert!(plan.unreached.is_empty());
+    }
+
+    #[test]
+    fn a_one_name_key_takes_one_secret() {
+        let pods = [pod("a", &[])];
+        let mut candidates = vec![candidate("imagePullSecret"), candidate("extra.pullSecrets")];
+        candidates[0].single = true;
+        let shapes = vec![ItemShape::Plain, ItemShape::NameMap];
+        let needs = vec![strings(&["s1", "s2"])];
+        let plan = assign(
+            &candidates,
+            &shapes,
+            &[reach(&[0]), reach(&[0])],
+            &pods,
+            &needs,
+            &mut |_| (Vec::new(), Vec::new()),
+        );
+        assert_eq!(added(&plan, "imagePullSecret"), ["s1"]);
+        assert_eq!(added(&plan, "extra.pullSecrets"), ["s2"]);
+        assert_eq!(plan.values()["imagePullSecret"], Yaml::Str("s1".into()));
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Candidate {
     pub shape: Option<ItemShape>,
     /// The schema fixes the shape: never flip it after a probe.
     pub schema_shape: bool,
+    /// The key holds one name as a string (`imagePullSecret: ""`), not a list.
+    pub single: bool,
 }
 
 impl Candidate {
@@ -80,7 +82,8 @@ fn shape_of(items: &[Yaml]) -> Option<ItemShape> {
 /// Every candidate of `chart` given the values Helm computed; warnings for keys a values file
 /// cannot set (inside list items) or that are not lists.
 pub fn candidates(chart: &Chart, values: &Map) -> (Vec<Candidate>, Vec<String>) {
-    // Each path with the item shape its schema gives, if any.
+    // Each path with the item shape its schema gives, if any; keys holding one string.
+    let mut singles: Vec<Vec<String>> = Vec::new();
     let mut found: Vec<(Vec<String>, Option<ItemShape>)> = Vec::new();
     let mut warnings = Vec::new();
     let all = instances(chart);
@@ -120,6 +123,7 @@ pub fn candidates(chart: &Chart, values: &Map) -> (Vec<Candidate>, Vec<String>) 
                         let path = normalize(prefix, rel);
                         match value {
                             Yaml::Seq(_) | Yaml::Null => add(path, None, &mut found),
+                            Yaml::Str(_) => singles.push(path),
                             other => warnings.push(format!(
                                 "`{}` is {}, not a list of pull secrets; left alone",
                                 path.join("."),
@@ -177,8 +181,22 @@ pub fn candidates(chart: &Chart, values: &Map) -> (Vec<Candidate>, Vec<String>) 
                 existing,
                 shape,
                 schema_shape: schema.is_some(),
+                single: false,
             }
         })
+        .chain(singles.into_iter().map(|path| {
+            let existing = match get(values, &path) {
+                Some(Yaml::Str(s)) if !s.is_empty() => vec![Yaml::Str(s.clone())],
+                _ => Vec::new(),
+            };
+            Candidate {
+                path,
+                existing,
+                shape: Some(ItemShape::Plain),
+                schema_shape: true,
+                single: true,
+            }
+        }))
         .collect();
     (candidates, warnings)
 }

@@ -368,6 +368,13 @@ impl Session {
             let mut values = Map::new();
             for &i in subset {
                 let c = &candidates[i];
+                if c.single {
+                    // A full one-name key cannot take a secret: nothing to probe.
+                    if c.existing.is_empty() {
+                        assign::set(&mut values, &c.path, Yaml::Str(render::marker(i)));
+                    }
+                    continue;
+                }
                 let mut list = c.existing.clone();
                 list.push(assign::item(&render::marker(i), shapes[i]));
                 assign::set(&mut values, &c.path, Yaml::Seq(list));

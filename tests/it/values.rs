@@ -718,7 +718,7 @@ fn concatenated_keys_list_each_secret_once() {
 }
 
 /// Item 6: `images.pullSecrets`, `image.pullSecrets`, `imagePullSecretsNames` (plain names),
-/// and a key only the templates read.
+/// a key only the templates read, and `imagePullSecret: ""` (one name).
 #[test]
 fn keys_with_other_names() {
     let out = values(
@@ -744,8 +744,12 @@ fn keys_with_other_names() {
         v["controller"]["pullSecrets"],
         serde_json::json!([{"name": "quay-pull"}])
     );
+    assert_eq!(
+        v["sidecar"]["imagePullSecret"], "quay-pull",
+        "one name as a string"
+    );
     let specs = check_fixture("values-other-names", &[]);
-    assert_eq!(specs.len(), 4);
+    assert_eq!(specs.len(), 5);
     assert!(
         specs.values().all(|s| s.pull_secrets.len() == 1),
         "{specs:#?}"
