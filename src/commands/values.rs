@@ -140,7 +140,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         })?,
         None => super::write_stdout(text.as_bytes())?,
     }
-    report(&plan, args);
+    report(&plan);
     let label = if args.verify { "verify" } else { "warning" };
     for change in &uncovered {
         eprintln!(
@@ -151,6 +151,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     if uncovered.is_empty() {
+        wrote(args);
         if args.verify {
             eprintln!(
                 "helm-regcred: verify: with the override, every pod spec the rules select has its pull secrets"
@@ -165,6 +166,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         if uncovered.len() == 1 { "" } else { "s" },
         if uncovered.len() == 1 { "it" } else { "them" }
     );
+    wrote(args);
     Ok(if args.verify {
         ExitCode::FAILURE
     } else {
@@ -210,7 +212,7 @@ fn header(session: &Session, args: &Args) -> String {
 }
 
 /// What went where and why, on stderr, so the user can check the choices.
-fn report(plan: &ValuesOverride, args: &Args) {
+fn report(plan: &ValuesOverride) {
     for warning in &plan.warnings {
         eprintln!("helm-regcred: warning: {warning}");
     }
@@ -247,6 +249,9 @@ fn report(plan: &ValuesOverride, args: &Args) {
             pod.missing.join(", ")
         );
     }
+}
+
+fn wrote(args: &Args) {
     if let Some(path) = &args.output {
         eprintln!(
             "helm-regcred: wrote {}; pass it last: helm install RELEASE {} ... -f {}",
