@@ -63,9 +63,14 @@ enum Command {
     Template(commands::helm::Args),
     /// Render a chart through helm-regcred and print only what it changes (installs nothing).
     Diff(commands::helm::Args),
-    /// List pod specs that pull from a registry in the rules without its pull secret; exit 1
-    /// if any. On files/stdin, or `check RELEASE CHART [helm flags]` for a chart.
+    /// Simulate the kubelet: every private pull without a credential is a finding (exit 1;
+    /// 2 for usage or input errors). On files/stdin, or `check RELEASE CHART [helm flags]`.
     Check(commands::check::Args),
+    /// Per pod: each rule matched or the first field that missed, the secrets kept, added or
+    /// inherited, and for each image the registry that serves it and the Secret the kubelet sends.
+    ///
+    /// `helm-regcred explain manifests.yaml -r regcred.yaml --kind Deployment --name 'api-*'`
+    Explain(commands::explain::Args),
     /// Print a pull Secret, as `kubectl create secret docker-registry` would (password on stdin).
     ///
     /// `printf %s "$TOKEN" | helm-regcred create-secret NAME --server S --username U --password-stdin`;
@@ -152,7 +157,8 @@ fn run() -> ExitCode {
         Command::Upgrade(args) => commands::helm::run(commands::helm::Action::Upgrade, &args),
         Command::Template(args) => commands::helm::run(commands::helm::Action::Template, &args),
         Command::Diff(args) => commands::helm::run(commands::helm::Action::Diff, &args),
-        Command::Check(args) => commands::check::run(&args),
+        Command::Check(args) => Ok(commands::check::run(&args)),
+        Command::Explain(args) => commands::explain::run(&args),
         Command::LastError => commands::last_error::run(),
         Command::CreateSecret(args) => commands::create_secret::run(&args),
         Command::Schema => commands::schema::run(),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 pub mod check;
 pub mod create_secret;
+pub mod explain;
 pub mod helm;
 pub mod krm;
 pub mod kustomize;

@@ -142,12 +142,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     report(&plan);
     let label = if args.verify { "verify" } else { "warning" };
-    for change in &uncovered {
+    for finding in &uncovered {
         eprintln!(
-            "helm-regcred: {label}: {}: {} still lacks {} with the override",
-            change.at,
-            change.path,
-            change.added.join(", ")
+            "helm-regcred: {label}: with the override, {}",
+            finding.message
         );
     }
     if uncovered.is_empty() {
@@ -160,7 +158,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
-        "helm-regcred: {label}: {} pod spec{} would still lack a pull secret; use the \
+        "helm-regcred: {label}: {} private pull{} would still have no credential; use the \
          post-renderer for {}",
         uncovered.len(),
         if uncovered.len() == 1 { "" } else { "s" },

@@ -195,7 +195,7 @@ pub(crate) fn plan(
 }
 
 /// The rules with their templated label values rendered for this run.
-fn render_rule_templates(
+pub(crate) fn render_rule_templates(
     config: &Config,
     names: &Renderer,
     options: &Options,

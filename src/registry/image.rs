@@ -104,6 +104,8 @@ pub struct ImageRef {
     written: String,
     /// The registry host exactly as Docker normalization leaves it (case kept, no aliasing).
     runtime_host: String,
+    /// The path Docker's `Named.Name()` has after the host: `library/` only on `docker.io`.
+    runtime_path: String,
     registry: String,
     repository: String,
     tag: Option<String>,
@@ -142,6 +144,7 @@ impl ImageRef {
         }
 
         let registry = normalize_host(runtime_host);
+        let runtime_path = repository.clone();
         // Only reachable through a differently spelled Docker Hub alias (`Index.Docker.IO/x`,
         // `registry-1.docker.io/x`): keep `full()` in the one canonical Docker Hub shape.
         let repository = if registry == DOCKER_HUB && !repository.contains('/') {
@@ -169,6 +172,7 @@ impl ImageRef {
         Ok(ImageRef {
             written: written.to_owned(),
             runtime_host: runtime_host.to_owned(),
+            runtime_path,
             registry,
             repository,
             tag,
@@ -196,6 +200,15 @@ impl ImageRef {
     /// rules are matched against.
     pub fn runtime_host(&self) -> &str {
         &self.runtime_host
+    }
+
+    /// The repository path as the runtime and kubelet see it: Docker-normalized, so
+    /// `library/` is added on `docker.io` only (`registry-1.docker.io/nginx` keeps `nginx`).
+    ///
+    /// `runtime_host()/runtime_path()` is the name kubelet looks credentials up for
+    /// (`ParseImageName` in `pkg/util/parsers`, then `Named.Name()`).
+    pub fn runtime_path(&self) -> &str {
+        &self.runtime_path
     }
 
     /// The repository path within the registry, e.g. `library/nginx`.

@@ -376,6 +376,104 @@ impl Selector {
     }
 }
 
+/// The first field of a selector that rejects a resource, and what the resource has there:
+/// what `explain` says for a rule that missed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The field as the rules file spells it: `kinds`, `names`, `namespaces`, `labels.KEY`,
+    /// `sources`, `images`.
+    pub field: String,
+    /// The field's patterns (or kinds) as written.
+    pub wanted: Vec<String>,
+    /// The resource's value; `None` when it has none (no namespace, label, source or image).
+    pub actual: Option<String>,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let actual = self
+            .actual
+            .as_deref()
+            .map_or("none".into(), |a| format!("`{a}`"));
+        write!(
+            f,
+            "{} {:?} does not match {actual}",
+            self.field, self.wanted
+        )
+    }
+}
+
+impl Selector {
+    /// Why [`Selector::matches`] is false: the first field that fails, in the order `matches`
+    /// checks them. `None` exactly when the selector matches.
+    pub fn mismatch(&self, s: &Subject) -> Option<Mismatch> {
+        let texts = |set: &PatternSet| -> Vec<String> {
+            set.patterns()
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect()
+        };
+        let miss = |field: &str, wanted: Vec<String>, actual: Option<&str>| Mismatch {
+            field: field.to_string(),
+            wanted,
+            actual: actual.map(str::to_string),
+        };
+        if let Some(kinds) = &self.kinds
+            && !kinds.iter().any(|k| k == s.kind)
+        {
+            return Some(miss("kinds", kinds.clone(), Some(s.kind)));
+        }
+        if let Some(names) = &self.names
+            && !names.is_match(s.name)
+        {
+            return Some(miss("names", texts(names), Some(s.name)));
+        }
+        if let Some(namespaces) = &self.namespaces
+            && !namespaces.is_match(s.namespace)
+        {
+            let actual = Some(s.namespace).filter(|ns| !ns.is_empty());
+            return Some(miss("namespaces", texts(namespaces), actual));
+        }
+        if let Some((key, template)) = self.label_templates.first() {
+            return Some(miss(
+                &format!("labels.{key}"),
+                vec![format!("{template} (not rendered)")],
+                None,
+            ));
+        }
+        for (key, value) in &self.labels {
+            if !s.labels.iter().any(|(k, v)| k == key && value.is_match(v)) {
+                let actual = s
+                    .labels
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.as_str());
+                return Some(miss(
+                    &format!("labels.{key}"),
+                    vec![value.as_str().to_string()],
+                    actual,
+                ));
+            }
+        }
+        if let Some(sources) = &self.sources
+            && !s.source.is_some_and(|source| sources.is_match(source))
+        {
+            return Some(miss("sources", texts(sources), s.source));
+        }
+        if let Some(images) = &self.images
+            && !s
+                .images
+                .iter()
+                .any(|image| images.is_match(image.written()) || images.is_match(image.full()))
+        {
+            let written: Vec<&str> = s.images.iter().map(ImageRef::written).collect();
+            let actual = Some(written.join(", ")).filter(|a| !a.is_empty());
+            return Some(miss("images", texts(images), actual.as_deref()));
+        }
+        None
+    }
+}
+
 /// Whether `kind` looks like a Kubernetes kind name (`[A-Z][A-Za-z0-9]*`).
 pub fn is_kind_name(kind: &str) -> bool {
     let mut chars = kind.chars();
@@ -577,6 +675,54 @@ mod tests {
         let mut r = Res::new();
         r.namespace = "other";
         assert!(!sel.matches(&r.subject()));
+    }
+
+    #[test]
+    fn mismatch_names_the_first_failing_field_and_agrees_with_matches() {
+        let sel = Selector::default()
+            .with_kinds(["Deployment"])
+            .with_names(set(&["consol"]))
+            .with_namespaces(set(&["spaceone"]));
+        let r = Res::new();
+        let miss = sel.mismatch(&r.subject()).unwrap();
+        assert_eq!(miss.field, "names");
+        assert_eq!(miss.wanted, ["consol"]);
+        assert_eq!(miss.actual.as_deref(), Some("console"));
+        assert_eq!(
+            miss.to_string(),
+            "names [\"consol\"] does not match `console`"
+        );
+
+        let selectors = [
+            Selector::default(),
+            Selector::default().with_kinds(["StatefulSet"]),
+            Selector::default().with_namespaces(set(&["other"])),
+            Selector::default().with_label("tier", Pattern::new("front*").unwrap()),
+            Selector::default().with_label("missing", Pattern::new("*").unwrap()),
+            Selector::default().with_label_template("tier", "{{ vars.tier }}"),
+            Selector::default().with_sources(set(&["other/**"])),
+            Selector::default().with_images(set(&["quay.io/**"])),
+            Selector::default().with_images(set(&["harbor.example.com/**"])),
+        ];
+        let mut bare = Res::new();
+        bare.namespace = "";
+        bare.source = None;
+        bare.images.clear();
+        for sel in &selectors {
+            for r in [&Res::new(), &bare] {
+                let subject = r.subject();
+                assert_eq!(
+                    sel.matches(&subject),
+                    sel.mismatch(&subject).is_none(),
+                    "{sel:?}"
+                );
+            }
+        }
+        let sel = Selector::default().with_label("missing", Pattern::new("*").unwrap());
+        let miss = sel.mismatch(&Res::new().subject()).unwrap();
+        assert_eq!((miss.field.as_str(), miss.actual), ("labels.missing", None));
+        let sel = Selector::default().with_namespaces(set(&["x"]));
+        assert_eq!(sel.mismatch(&bare.subject()).unwrap().actual, None);
     }
 
     #[test]

@@ -40,7 +40,6 @@ pub mod write;
 
 use std::path::{Path, PathBuf};
 
-use crate::plan::Change;
 use crate::{Config, Options};
 
 pub use assign::{Basis, KeyPlan, Unreached, ValuesOverride};
@@ -451,7 +450,11 @@ impl Session {
 
     /// `--verify`: the chart rendered with the user's values and `generated`, checked; the pod
     /// specs that still lack a pull secret.
-    pub fn verify(&self, config: &Config, generated: &str) -> Result<Vec<Change>, ValuesError> {
+    pub fn verify(
+        &self,
+        config: &Config,
+        generated: &str,
+    ) -> Result<Vec<crate::views::check::Finding>, ValuesError> {
         let file = self.scratch.path().join("generated.values.yaml");
         std::fs::write(&file, generated).map_err(|source| ValuesError::Write {
             path: file.clone(),

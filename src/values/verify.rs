@@ -1,13 +1,11 @@
-//! The kubelet check on a rendered chart: which pod specs still lack a pull secret the rules
-//! give them. `values` uses it twice: on the chart rendered with the user's values (what each pod
-//! needs) and, for `--verify`, on the chart rendered with the generated file too.
-//!
-//! The seam: this is the one place `values` asks "which pods lack what". It runs the engine's
-//! plan, as `check` does today (a pod spec the rules select that lacks one of their Secrets);
-//! when `check` becomes a library view over a stream, only this function changes.
+//! What a rendered chart lacks, the two questions `values` asks of the library: which secrets
+//! the post-renderer would add to each pod spec (the engine's plan: what the override must
+//! bring), and, with the override, which private pulls the kubelet would still have no
+//! credential for (`check`'s kubelet simulation). The one place either is asked.
 
 use crate::engine::{self, Env};
 use crate::plan::Change;
+use crate::views::check::{Finding, FindingCode};
 use crate::{Config, Options, Stream};
 
 use super::ValuesError;
@@ -32,15 +30,25 @@ pub fn pod_needs(
     Ok(outcome.plan.changes)
 }
 
-/// The pod specs that still lack a pull secret.
+/// `--verify`: the kubelet check (`check`'s view, [`crate::views::check`]) on the chart rendered
+/// with the override: each private pull the kubelet would have no credential for.
 pub fn uncovered(
     rendered: &str,
     config: &Config,
     options: &Options,
     env: Env,
-) -> Result<Vec<Change>, ValuesError> {
-    Ok(pod_needs(rendered, config, options, env)?
+) -> Result<Vec<Finding>, ValuesError> {
+    let stream = Stream::parse(rendered.as_bytes()).map_err(|e| ValuesError::Rendered {
+        message: e.to_string(),
+    })?;
+    let report = crate::views::check::check(&stream, config, options, env, false).map_err(|e| {
+        ValuesError::Rendered {
+            message: e.to_string(),
+        }
+    })?;
+    Ok(report
+        .findings
         .into_iter()
-        .filter(|c| !c.added.is_empty())
+        .filter(|f| f.code == FindingCode::MissingCredential)
         .collect())
 }

@@ -6,7 +6,7 @@ use crate::edit::document::NewDocument;
 use crate::edit::{self, Edit};
 use crate::input::SourceNaming;
 use crate::input::stream::Stream;
-use crate::plan::{Plan, PlannedServiceAccount};
+use crate::plan::{Plan, PlannedSecret, PlannedServiceAccount};
 use crate::registry::credentials::Credentials;
 use crate::registry::secret::{Payload, RegistryAuth, SecretManifest, docker_config_json};
 use crate::rules::Config;
@@ -19,6 +19,16 @@ pub const SECRETS_SOURCE: &str = "helm-regcred/pull-secrets.yaml";
 /// The `# Source:` (and Helm 4 filename) of added ServiceAccounts.
 pub const SERVICE_ACCOUNTS_SOURCE: &str = "helm-regcred/service-accounts.yaml";
 
+/// The `auths` keys of a planned Secret, each with the registry whose credentials it carries:
+/// the one place that decides them, so `check` sees the same keys the payload gets.
+pub fn auths_keys(secret: &PlannedSecret, config: &Config) -> Vec<(usize, String)> {
+    secret
+        .registries
+        .iter()
+        .map(|&i| (i, config.registries[i].server.clone()))
+        .collect()
+}
+
 /// The added Secret documents; `credentials: None` writes `<redacted>` payloads (for diffs).
 pub(crate) fn secret_documents(
     plan: &Plan,
@@ -30,14 +40,13 @@ pub(crate) fn secret_documents(
         .iter()
         .map(|secret| {
             let json = credentials.map(|creds| {
-                let auths: Vec<RegistryAuth> = secret
-                    .registries
-                    .iter()
-                    .map(|&i| {
+                let auths: Vec<RegistryAuth> = auths_keys(secret, config)
+                    .into_iter()
+                    .map(|(i, server)| {
                         let registry = &config.registries[i];
                         let c = &creds[&i];
                         RegistryAuth {
-                            server: registry.server.clone(),
+                            server,
                             username: c.username.clone(),
                             password: c.password.clone(),
                             email: registry.email.clone(),
