@@ -299,7 +299,79 @@ impl Session {
         );
         warnings.append(&mut plan.warnings);
         plan.warnings = warnings;
+        self.keep_what_pods_had(&mut plan, &baseline, &reach)?;
         Ok(plan)
+    }
+
+    /// Filling a key can hide another one a template falls back to
+    /// (`server.imagePullSecrets | default global.imagePullSecrets`): the pod would lose what
+    /// it had. One render with the override shows each pod's lost entries; they join the filled
+    /// key reaching that pod (before its own), so that existing entries are kept as the
+    /// post-renderer keeps them.
+    fn keep_what_pods_had(
+        &self,
+        plan: &mut ValuesOverride,
+        baseline: &Rendered,
+        reach: &[assign::Reach],
+    ) -> Result<(), ValuesError> {
+        if plan.keys.iter().all(|k| k.added.is_empty()) {
+            return Ok(());
+        }
+        let file = self.scratch.path().join("override.values.yaml");
+        std::fs::write(&file, write::values_file("", &plan.values())).map_err(|source| {
+            ValuesError::Write {
+                path: file.clone(),
+                source,
+            }
+        })?;
+        let rendered = self.render(&[&file])?;
+        for pod in &rendered.pods {
+            let Some(p) = baseline
+                .pods
+                .iter()
+                .position(|b| b.kind == pod.kind && b.name == pod.name && b.source == pod.source)
+            else {
+                continue;
+            };
+            let now = pod.names();
+            let lost: Vec<&Yaml> = baseline.pods[p]
+                .entries
+                .iter()
+                .filter(|e| render::entry_name(e).is_some_and(|n| !now.contains(&n)))
+                .collect();
+            if lost.is_empty() {
+                continue;
+            }
+            // The filled key reaching this pod that reaches fewest pods.
+            let Some(k) = (0..plan.keys.len())
+                .filter(|&k| {
+                    !plan.keys[k].added.is_empty()
+                        && !plan.keys[k].single
+                        && reach[k].pods.contains(&p)
+                })
+                .min_by_key(|&k| reach[k].pods.len())
+            else {
+                continue;
+            };
+            let key = &mut plan.keys[k];
+            let mut kept: Vec<Yaml> = Vec::new();
+            for entry in lost {
+                let Some(name) = render::entry_name(entry) else {
+                    continue;
+                };
+                if !key.existing.iter().any(|e| keys::same_entry(e, entry)) {
+                    kept.push(assign::item(&name, key.shape));
+                }
+            }
+            key.added.retain(|a| {
+                !kept
+                    .iter()
+                    .any(|e| render::entry_name(e).as_ref() == Some(a))
+            });
+            kept.append(&mut key.existing);
+            key.existing = kept;
+        }
+        Ok(())
     }
 
     /// Which pods (and other documents) each candidate's marker reaches, and each key's item

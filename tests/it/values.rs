@@ -668,6 +668,20 @@ fn images_defaulting_to_a_global_image() {
         ["quay-pull"]
     );
     assert_eq!(specs["Deployment/rel-redis"].pull_secrets, ["main-pull"]);
+    // The components fall back to the global list (`| default`): with the user's own global
+    // entry, filling a component's key must not lose it.
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join("user.yaml");
+    std::fs::write(&user, "global:\n  imagePullSecrets: [{name: team}]\n").unwrap();
+    let specs = check_fixture("values-global-image", &[&user]);
+    assert_eq!(
+        specs["Deployment/rel-server"].pull_secrets,
+        ["team", "quay-pull"]
+    );
+    assert_eq!(
+        specs["Deployment/rel-redis"].pull_secrets,
+        ["team", "main-pull"]
+    );
 }
 
 /// Item 2 (opentelemetry-ebpf): `- name: {{ . }}` templates and a schema saying string get
