@@ -1,5 +1,5 @@
 //! Chart references as Helm takes them: a directory, a `.tgz`, `repo/chart`, `oci://host/path`,
-//! or a name with `--repo URL`. What is not on disk is fetched with the user's `helm pull`, so
+//! a chart archive's URL, or a name with `--repo URL`. What is not on disk is fetched with the user's `helm pull`, so
 //! their repositories, registry logins and TLS settings apply unchanged.
 
 use std::path::Path;
@@ -25,7 +25,8 @@ pub fn load(
     scratch: &Path,
 ) -> Result<(Files, Origin), ValuesError> {
     let path = Path::new(reference);
-    let local = fetch.repo.is_none() && !reference.starts_with("oci://");
+    // `oci://…`, `https://…/chart-1.0.0.tgz` and `--repo` are Helm's to fetch.
+    let local = fetch.repo.is_none() && !reference.contains("://");
     if local && let Ok(meta) = std::fs::metadata(path) {
         if meta.is_dir() {
             if !path.join("Chart.yaml").is_file() {

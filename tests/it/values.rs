@@ -1028,6 +1028,20 @@ fn chart_from_a_repository() {
         let text = String::from_utf8(generated_text(&out)).unwrap();
         assert!(text.contains("values-concat 2.0.0-rc.1"), "{text}");
 
+        // A chart archive's URL, as `helm install URL` takes it.
+        let out = values_with(
+            &helm,
+            Path::new(&format!("{url}/values-concat-1.0.0.tgz")),
+            &rules,
+            &[],
+            &[],
+        );
+        let v = generated(&out);
+        assert_eq!(
+            v["imagePullSecrets"],
+            serde_json::json!([{"name": "main-pull"}])
+        );
+
         // A chart the repository does not have: Helm's own message.
         let out = values_with(&helm, Path::new("fixtures/nope"), &rules, &[], &[]);
         assert_eq!(out.status.code(), Some(1));
