@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use helm_regcred::registry::credentials::Stdin;
+use helm_regcred::trust::Trust;
 use helm_regcred::{Options, Request, Stream, engine, input};
 
 use super::ColorWhen;
@@ -41,12 +42,16 @@ pub struct Args {
     /// Set a template variable: `vars.KEY` in templated names (over the rules file's `vars:`).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = super::parse_set)]
     pub set: Vec<(String, String)>,
+    #[command(flatten)]
+    pub trust: super::trust::TrustArgs,
 }
 
 pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    // A local CLI run: the user chose the rules file, so it is trusted unless they say not.
+    let policy = args.trust.policy(Trust::Trusted)?;
     // Rules first: a broken rules file fails before any input is read.
-    let config = super::load_config(&args.rules, &args.set)?;
-    let input = input::read_all(files)?;
+    let config = super::load_config(&args.rules, &args.set, &policy)?;
+    let input = super::read_input(files)?;
     let stream = Stream::parse(&input)?;
     let env = super::process_env;
     // `stdin: true` credentials need a stdin the manifests do not use.
@@ -59,6 +64,7 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         .options(Options {
             namespace: args.namespace.clone(),
             release: args.release.clone(),
+            trust: policy,
         })
         .env(&env)
         .stdin(stdin);

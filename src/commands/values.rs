@@ -88,7 +88,7 @@ pub struct Args {
 }
 
 impl Args {
-    fn request(&self) -> Request {
+    fn request(&self, trust: helm_regcred::trust::Policy) -> Request {
         Request {
             chart: self.chart.clone(),
             fetch: Fetch {
@@ -120,14 +120,17 @@ impl Args {
                 std::env::var_os("HELM_BIN"),
             ),
             env: super::process_env,
+            trust,
         }
     }
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let policy = super::trust::from_env(helm_regcred::trust::Trust::Trusted)?;
+    policy.check_rules_path(&args.rules)?;
     let mut config = Config::load(&args.rules)?;
-    values::render_secret_names(&mut config, super::process_env)?;
-    let session = Session::open(args.request())?;
+    values::render_secret_names(&mut config, super::process_env, &policy)?;
+    let session = Session::open(args.request(policy))?;
     let plan = session.plan(&config)?;
     let text = values::write::values_file(&header(&session, args), &plan.values());
     // Always checked, so that no pod is left without its secrets silently; `--verify` makes
@@ -178,7 +181,7 @@ fn header(session: &Session, args: &Args) -> String {
         .output
         .as_ref()
         .map_or("<this file>".to_string(), |p| p.display().to_string());
-    let user = args.request().user.describe();
+    let user = args.request(Default::default()).user.describe();
     let user = if user.is_empty() {
         user
     } else {

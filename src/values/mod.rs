@@ -147,6 +147,8 @@ pub struct Request {
     pub helm: Helm,
     /// The environment templated Secret names may read (`{{ env.X }}`); the front end's.
     pub env: fn(&str) -> Option<String>,
+    /// What the rules may read (`crate::trust`), set by whoever runs the tool.
+    pub trust: crate::trust::Policy,
 }
 
 /// A values file is written before Helm runs, for no particular release or namespace, so
@@ -155,8 +157,10 @@ pub struct Request {
 pub fn render_secret_names(
     config: &mut Config,
     env: fn(&str) -> Option<String>,
+    trust: &crate::trust::Policy,
 ) -> Result<(), ValuesError> {
-    let names = crate::rules::template::Renderer::new(&config.vars, None, env);
+    let names =
+        crate::rules::template::Renderer::new(&config.vars, None, env).with_policy(trust.clone());
     let mut renamed: Vec<(String, String)> = Vec::new();
     for registry in &config.registries {
         let name =
@@ -240,6 +244,7 @@ impl Session {
         Options {
             namespace: self.request.release.namespace.clone(),
             release: Some(self.request.release.name.clone()),
+            trust: self.request.trust.clone(),
         }
     }
 
