@@ -66,9 +66,9 @@ enum Command {
   scripts/install-kustomize-plugin && kubectl kustomize --enable-alpha-plugins ./overlay
   helm-regcred kustomize regcred.yaml < resources.yaml")]
     Kustomize(commands::kustomize::Args),
-    /// Write a Helm values override that fills the chart's `imagePullSecrets` keys from the rules.
+    /// Write a Helm values override that fills the chart's pull secret keys from the rules.
     ///
-    /// `helm-regcred values ./chart -r regcred.yaml -f my.yaml -o pull.yaml`, then
+    /// `helm-regcred values ./chart -r regcred.yaml -f my.yaml -o pull.yaml --verify`, then
     /// `helm install app ./chart -f my.yaml -f pull.yaml` (no post-renderer needed).
     #[command(after_help = "Examples:
   helm-regcred values ./chart -r regcred.yaml -o pull-secrets.yaml
