@@ -148,7 +148,7 @@ fn run() -> ExitCode {
     // Usage errors are recorded like any other: Helm 4 would hide them too.
     let cli = Cli::try_parse().unwrap_or_else(|e| commands::usage_error(e));
     let result = match cli.command {
-        Command::PostRender(args) => commands::render::run(&args, &[]),
+        Command::PostRender(args) => Ok(commands::render::post_render(&args)),
         Command::Render { files, args } => commands::render::run(&args, &files),
         Command::Krm(args) => commands::krm::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Kustomize(args) => commands::kustomize::run(&args).map(|()| ExitCode::SUCCESS),

@@ -108,7 +108,7 @@ pub fn run(args: &Args) -> ExitCode {
 /// `helm regcred check RELEASE CHART [helm flags]`: exit 2 when Helm cannot render it.
 fn chart(flags: &Flags, split: &helm::Split) -> ExitCode {
     let run = || -> anyhow::Result<Option<Report>> {
-        let config = Config::load(&split.rules_path(&process_env)?)?;
+        let config = split.config(&process_env)?;
         let helm = helm::helm_bin(&process_env);
         let out = Command::new(&helm)
             .arg("template")

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use std::process::ExitCode;
 
+pub mod chain;
 pub mod check;
 pub mod create_secret;
 pub mod explain;
@@ -16,6 +17,9 @@ pub mod schema;
 pub mod values;
 
 pub use last_error::ERROR_FILE_ENV;
+
+/// The Helm 4 post-renderer plugin (plugins/regcred-postrender/plugin.yaml).
+pub const POSTRENDER_PLUGIN: &str = "regcred-postrender";
 
 /// `--color` for diffs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,7 +91,7 @@ pub fn print_warnings(warnings: &[helm_regcred::plan::Warning]) {
 /// Also recorded for `helm regcred last-error` (and the terminal, and the wrapper's error file):
 /// Helm 4 discards a post-renderer's stderr even when it fails. See `last_error`.
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
-    let message = format!("helm-regcred: error: {}", chain(e));
+    let message = format!("helm-regcred: error: {}", error_text(e));
     eprintln!("{message}");
     last_error::record(&message);
     ExitCode::FAILURE
@@ -95,7 +99,7 @@ pub fn report_error(e: &anyhow::Error) -> ExitCode {
 
 /// The error and its causes, each once: most of our errors already name their cause in their
 /// own message, which `{:#}` would repeat.
-fn chain(e: &anyhow::Error) -> String {
+pub fn error_text(e: &anyhow::Error) -> String {
     let mut out = e.to_string();
     for cause in e.chain().skip(1) {
         let text = cause.to_string();

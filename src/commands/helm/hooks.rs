@@ -4,19 +4,13 @@
 use helm_regcred::engine::{self, Env, Request};
 use helm_regcred::{Config, Options, Stream};
 
-/// What Helm 3 cannot do for hooks, and what to do instead (docs/helm.md, "Hooks").
+/// What Helm 3 cannot do for hooks, and where the ways around it are (docs/helm.md, "Hooks").
 pub const HELM3_HOOKS: &str = "\
-helm-regcred: Helm 3 never passes hooks to a post-renderer: hook pods get no pull secret from
-  helm-regcred, and pre-install/pre-upgrade hooks run before the release's own Secret exists.
-  If a hook pulls from a private registry, either
-  - use Helm 4 (helm-regcred then adds the pull Secret as a hook too), or
-  - create the Secret before installing (`helm regcred create-secret`, and `create: false` for
-    that registry in the rules) and reference it through the chart's values
-    (`helm regcred values`).
-  `helm regcred check RELEASE CHART` lists every pod that lacks its pull secret.";
+helm-regcred: Helm 3 never post-renders hooks, so hook pods get no pull secret and pre-install hooks run \
+before the Secret exists: use Helm 4, or see docs/helm.md#hooks (--no-diff quiets this)";
 
 /// Pre-install/pre-upgrade hook pods in what Helm 3 printed that lack a pull secret the rules
-/// give them, as `Kind/name (source): lacks secret`.
+/// give them, as `Kind/name (source) lacks secret`.
 pub fn helm3_unserved_hooks(
     printed: &[u8],
     config: &Config,
@@ -67,7 +61,7 @@ pub fn helm3_unserved_hooks(
                     .as_deref()
                     .map(|s| format!(" ({s})"))
                     .unwrap_or_default();
-            format!("{what}{from}: lacks {}", c.added.join(", "))
+            format!("{what}{from} lacks {}", c.added.join(", "))
         })
         .collect()
 }
@@ -87,7 +81,7 @@ mod tests {
         let printed = "NAME: x\nHOOKS:\n---\n# Source: c/templates/job.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  template:\n    spec:\n      containers: [{name: m, image: r.example.com/m:1}]\n---\n# Source: c/templates/test.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers: [{name: t, image: r.example.com/t:1}]\nMANIFEST:\n---\n# Source: c/templates/pod.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: [{name: p, image: r.example.com/p:1}]\n\nNOTES:\nhello: [\n";
         assert_eq!(
             helm3_unserved_hooks(printed.as_bytes(), &config, &Options::default(), &no_env),
-            ["Job/migrate (c/templates/job.yaml): lacks pull"]
+            ["Job/migrate (c/templates/job.yaml) lacks pull"]
         );
     }
 }
