@@ -18,7 +18,9 @@ pub enum ArgsError {
     BadSet(String),
     #[error("--color {0}: expected auto, always or never")]
     BadColor(String),
-    #[error("--post-renderer-args {0:?} without --post-renderer: there is no post-renderer of yours to give it to")]
+    #[error(
+        "--post-renderer-args {0:?} without --post-renderer: there is no post-renderer of yours to give it to"
+    )]
     ArgsWithoutPostRenderer(String),
 }
 

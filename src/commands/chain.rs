@@ -33,7 +33,11 @@ impl Program {
         let mut before = OsString::from("--chain-before=");
         before.push(self.command.as_os_str());
         let mut out = vec![before];
-        out.extend(self.args.iter().map(|a| OsString::from(format!("--chain-arg={a}"))));
+        out.extend(
+            self.args
+                .iter()
+                .map(|a| OsString::from(format!("--chain-arg={a}"))),
+        );
         out.extend(
             self.env
                 .iter()
@@ -105,7 +109,12 @@ impl Program {
 }
 
 /// The user's `--post-renderer NAME` as Helm `major` would run it.
-pub fn resolve(major: u32, name: &str, args: &[String], plugin_dirs: &[PathBuf]) -> anyhow::Result<Program> {
+pub fn resolve(
+    major: u32,
+    name: &str,
+    args: &[String],
+    plugin_dirs: &[PathBuf],
+) -> anyhow::Result<Program> {
     if major >= 4
         && !name.contains('/')
         && let Some(program) = helm4_plugin(name, args, plugin_dirs)?
@@ -320,7 +329,10 @@ mod tests {
         let back = Program::from_args(
             &p.command,
             &p.args,
-            &p.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            &p.env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
         )
         .unwrap();
         assert_eq!(back, p);

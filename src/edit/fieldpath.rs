@@ -97,7 +97,8 @@ impl fmt::Display for FieldPath {
 /// What is wrong with a path the JSONPath parser rejected, in the user's terms: the first
 /// place the singular subset (`$`, `.name`, `['key']`, `[0]`) cannot read, and the fix.
 fn syntax_problem(written: &str) -> String {
-    const EXAMPLES: &str = "names and indexes, as in `$.spec.imagePullSecrets` or `$.data['app.yaml']`";
+    const EXAMPLES: &str =
+        "names and indexes, as in `$.spec.imagePullSecrets` or `$.data['app.yaml']`";
     let at = |i: usize, what: String| format!("not a JSONPath at character {}: {what}", i + 1);
     let Some(rest) = written.strip_prefix('$') else {
         let fixed = if written.starts_with('.') || written.starts_with('[') {
@@ -120,7 +121,10 @@ fn syntax_problem(written: &str) -> String {
                     let next = rest[i + 1..].chars().next();
                     return match next {
                         None => at(pos, "the path ends in `.`; name the key after it".into()),
-                        Some('.') => at(pos, "`..` may match many places; name each step (`$.a.b.c`)".into()),
+                        Some('.') => at(
+                            pos,
+                            "`..` may match many places; name each step (`$.a.b.c`)".into(),
+                        ),
                         Some(c) => at(
                             pos + 1,
                             format!(
@@ -229,9 +233,15 @@ mod tests {
                 "character 11: `-` cannot appear in a dotted name; quote the key: `$.data['app-config']`",
             ),
             ("$.data['app.yaml'", "character 7: this `[` is never closed"),
-            ("$.a[b]", "`[b]`: inside brackets write a quoted key (`['b']`) or an index (`[0]`)"),
+            (
+                "$.a[b]",
+                "`[b]`: inside brackets write a quoted key (`['b']`) or an index (`[0]`)",
+            ),
             ("$.a.", "the path ends in `.`"),
-            ("$x", "character 2: `x` where `.name` or `[...]` should follow"),
+            (
+                "$x",
+                "character 2: `x` where `.name` or `[...]` should follow",
+            ),
         ];
         for (bad, wanted) in cases {
             let e = FieldPath::parse(bad).unwrap_err();

@@ -24,8 +24,8 @@
 
 mod problem;
 mod raw;
-mod shape;
 pub mod selector;
+mod shape;
 pub mod template;
 mod validate;
 

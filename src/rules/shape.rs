@@ -14,14 +14,9 @@ use crate::yaml::{self, Node, Parsed, Value};
 /// The structural problems of `text`, in file order. Empty when it is not YAML at all (serde's
 /// syntax error says that better).
 pub(super) fn problems(text: &str, origin: &str) -> Vec<Problem> {
-    let Ok(Parsed::Node(root)) = yaml::parse_document(
-        text,
-        yaml::Origin {
-            offset: 0,
-            line: 1,
-        },
-        &|_| true,
-    ) else {
+    let Ok(Parsed::Node(root)) =
+        yaml::parse_document(text, yaml::Origin { offset: 0, line: 1 }, &|_| true)
+    else {
         return Vec::new();
     };
     let schema = super::Config::json_schema();
@@ -131,8 +126,12 @@ impl<'a> Walk<'a> {
                 .collect::<Vec<_>>()
                 .join(" or ");
             let hint = match wanted.as_str() {
-                "a list" => "write a list: `[a, b]`, or one `- item` per line (a single item is `[a]`)",
-                "a mapping" => "write `key: value` pairs, indented under this key, or `{key: value}`",
+                "a list" => {
+                    "write a list: `[a, b]`, or one `- item` per line (a single item is `[a]`)"
+                }
+                "a mapping" => {
+                    "write `key: value` pairs, indented under this key, or `{key: value}`"
+                }
                 _ => "write one value here, quoted if it contains `: `",
             };
             let what = if field.is_empty() {
@@ -202,7 +201,11 @@ impl<'a> Walk<'a> {
             return;
         };
         let key_of = |v: &Schema| -> Option<String> {
-            v.get("required")?.as_array()?.first()?.as_str().map(str::to_string)
+            v.get("required")?
+                .as_array()?
+                .first()?
+                .as_str()
+                .map(str::to_string)
         };
         let names: Vec<String> = variants
             .iter()
@@ -245,7 +248,9 @@ impl<'a> Walk<'a> {
                     format!(
                         "`{field}` has both `{first}` and `{name}`: it takes exactly one source"
                     ),
-                    format!("keep either `{first}:` or `{name}:` under `{field}:`, and delete the other"),
+                    format!(
+                        "keep either `{first}:` or `{name}:` under `{field}:`, and delete the other"
+                    ),
                 );
             } else {
                 first = Some(name.clone());
@@ -285,15 +290,31 @@ rules:
             .map(ToString::to_string)
             .collect();
         assert_eq!(found.len(), 4, "{found:#?}");
-        assert!(found[0].starts_with("r.yaml:6:38: unknown field `pasword`"), "{}", found[0]);
-        assert!(found[0].contains("did you mean `password`?"), "{}", found[0]);
-        assert!(found[1].starts_with("r.yaml:9:5: unknown field `bogus`"), "{}", found[1]);
+        assert!(
+            found[0].starts_with("r.yaml:6:38: unknown field `pasword`"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            found[0].contains("did you mean `password`?"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            found[1].starts_with("r.yaml:9:5: unknown field `bogus`"),
+            "{}",
+            found[1]
+        );
         assert!(
             found[2].starts_with("r.yaml:12:7: `credentials` has both `env` and `file`"),
             "{}",
             found[2]
         );
-        assert!(found[3].starts_with("r.yaml:15:20: `kinds`: expected a list"), "{}", found[3]);
+        assert!(
+            found[3].starts_with("r.yaml:15:20: `kinds`: expected a list"),
+            "{}",
+            found[3]
+        );
     }
 
     #[test]

@@ -180,7 +180,11 @@ fn eval_with_rules_flag_or_regcred_yaml_in_the_working_directory() {
         .args(["fn", "eval"])
         .arg(pkg.path())
         .arg("--exec")
-        .arg(format!("{} krm --rules {}", bin().display(), pkg.fn_config()))
+        .arg(format!(
+            "{} krm --rules {}",
+            bin().display(),
+            pkg.fn_config()
+        ))
         .args(["-o", "unwrap"])
         .output()
         .unwrap();

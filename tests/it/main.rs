@@ -17,3 +17,4 @@ mod schema;
 mod targets;
 mod util;
 mod values;
+mod workflows;

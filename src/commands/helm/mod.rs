@@ -21,9 +21,9 @@ use std::ffi::{OsStr, OsString};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
+use helm_regcred::Options;
 use helm_regcred::adapters::helm::{Color, exit_code, helm_bin, split};
 use helm_regcred::views::diff::paint;
-use helm_regcred::Options;
 
 use super::{ColorWhen, ERROR_FILE_ENV, chain, process_env};
 
