@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod create_secret;
 mod credentials;
+mod docs;
 mod explain;
 mod helm;
 mod helm4;
