@@ -99,6 +99,7 @@ pub fn run(request: Request<'_>) -> Result<Outcome<'_>, Error> {
             env,
             base_dir: rules.dir(),
             stdin: &stdin,
+            policy: &options.trust,
         };
         Some(credentials_of(&plan, rules, &cx)?)
     } else {

@@ -78,6 +78,9 @@ pub enum ProblemKind {
         "`{path}` indexes a list item that does not exist; helm-regcred never invents list items"
     )]
     MissingListItem { path: String },
+    /// An existing item of a pull-secret list is not what the list's schema allows.
+    #[error("`{path}` {problem}")]
+    BadListItem { path: String, problem: ItemProblem },
     #[error("the embedded config at `{path}` is not valid {format}: {message}")]
     Embedded {
         path: String,
@@ -138,4 +141,29 @@ pub enum Error {
         secret: String,
         reason: Box<CredentialError>,
     },
+}
+
+/// What is wrong with one list item, by the list's schema (`ItemShape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ItemProblem {
+    /// `imagePullSecrets` is `[]LocalObjectReference` (`{name: x}`); a bare string, a list or a
+    /// number does not decode into it, so the API server refuses the whole resource.
+    #[error(
+        "must be a LocalObjectReference `{{name: SECRET}}`, found {found} (the API server \
+         refuses the resource)"
+    )]
+    NotAReference { found: &'static str },
+    /// `null`, `{}` or `{name: ""}`: accepted with a warning, and skipped by the kubelet.
+    #[error(
+        "has no `name` (the kubelet skips such an entry): write the Secret's name, or remove \
+         the entry"
+    )]
+    NoName,
+    #[error("has a `name` that is {found}, not a string (the API server refuses the resource)")]
+    NameNotAString { found: &'static str },
+    /// A list of plain names (`itemShape: string`) holding something else.
+    #[error("must be a Secret name, found {found}")]
+    NotAName { found: &'static str },
+    #[error("is a YAML alias; helm-regcred does not read list items through aliases")]
+    Alias,
 }

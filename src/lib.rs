@@ -67,6 +67,7 @@ pub mod names;
 pub mod plan;
 pub mod registry;
 pub mod rules;
+pub mod trust;
 pub mod values;
 pub mod views;
 pub mod yaml;

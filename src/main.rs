@@ -100,7 +100,7 @@ fn main() -> ExitCode {
 #[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    reopen_closed_standard_fds();
+    commands::note_closed_at_start(reopen_closed_standard_fds());
     // SAFETY: a plain libc call, made before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
@@ -114,9 +114,12 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
 }
 
 /// What Rust's runtime does first: a closed fd 0, 1 or 2 becomes `/dev/null`, so that a file
-/// opened later cannot take its number (and, as stdout, receive the output stream).
+/// opened later cannot take its number (and, as stdout, receive the output stream). Returns
+/// which were closed (bit 0 stdin, 1 stdout, 2 stderr): reading a closed stdin or writing a
+/// closed stdout is an error, not an empty stream.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
-fn reopen_closed_standard_fds() {
+fn reopen_closed_standard_fds() -> u8 {
+    let mut closed = 0;
     let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
         fd,
         events: 0,
@@ -139,12 +142,20 @@ fn reopen_closed_standard_fds() {
         for fd in fds {
             if fd.revents & libc::POLLNVAL != 0 {
                 libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                closed |= 1 << fd.fd;
             }
         }
     }
+    closed
 }
 
 fn run() -> ExitCode {
+    commands::install_panic_hook();
+    // Debug builds only: lets the tests prove a panic prints and records no payload.
+    #[cfg(debug_assertions)]
+    if let Some(text) = std::env::var_os("HELM_REGCRED_DEBUG_PANIC") {
+        panic!("debug panic quoting input: {}", text.to_string_lossy());
+    }
     // Usage errors are recorded like any other: Helm 4 would hide them too.
     let cli = Cli::try_parse().unwrap_or_else(|e| commands::usage_error(e));
     let result = match cli.command {

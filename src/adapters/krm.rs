@@ -39,6 +39,7 @@ use crate::error::{Error, InputError, InputProblems, ProblemKind};
 use crate::input::stream::Stream;
 use crate::plan::Plan;
 use crate::rules::{self, Config, RulesError};
+use crate::trust::{Policy, TrustError};
 use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// The `kind` of the KRM function wire format.
@@ -71,6 +72,9 @@ pub enum KrmError {
     /// The rules, the items or the credentials: what the engine itself reports.
     #[error(transparent)]
     Engine(#[from] Error),
+    /// The rules file a ConfigMap or `--rules` names is outside what the policy allows.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
 }
 
 impl From<InputError> for KrmError {
@@ -229,11 +233,15 @@ impl<'a> ResourceList<'a> {
         self.root.get("functionConfig").filter(|n| !n.is_null())
     }
 
-    /// The rules: from `functionConfig`, else from `fallback` (a rules file).
-    pub fn rules(&self, fallback: Option<&Path>) -> Result<Config, KrmError> {
+    /// The rules: from `functionConfig`, else from `fallback` (a rules file). A rules file
+    /// named by path must be where `policy` allows untrusted rules to be.
+    pub fn rules(&self, fallback: Option<&Path>, policy: &Policy) -> Result<Config, KrmError> {
         let Some(config) = self.function_config() else {
             return match fallback {
-                Some(path) => load_rules(path),
+                Some(path) => {
+                    policy.check_rules_path(path)?;
+                    load_rules(path)
+                }
                 None => Err(KrmError::Config {
                     field: "functionConfig".into(),
                     message: format!(
@@ -261,7 +269,7 @@ impl<'a> ResourceList<'a> {
                 &resource_text(self.stream.text, config, &[]),
                 FUNCTION_CONFIG_ORIGIN,
             )?),
-            (_, "ConfigMap") => self.rules_from_config_map(config, fallback),
+            (_, "ConfigMap") => self.rules_from_config_map(config, fallback, policy),
             (_, kind) => Err(KrmError::Config {
                 field: "functionConfig.kind".into(),
                 message: format!(
@@ -285,6 +293,7 @@ impl<'a> ResourceList<'a> {
         &self,
         config: &Node,
         fallback: Option<&Path>,
+        policy: &Policy,
     ) -> Result<Config, KrmError> {
         let data = config.get("data").filter(|n| !n.is_null());
         let entries = match data {
@@ -297,6 +306,7 @@ impl<'a> ResourceList<'a> {
         if entries.is_empty()
             && let Some(path) = fallback
         {
+            policy.check_rules_path(path)?;
             return load_rules(path);
         }
         let mut rules_path = None;
@@ -327,6 +337,7 @@ impl<'a> ResourceList<'a> {
             Some(dir) if Path::new(path).is_relative() => Path::new(dir).join(path),
             _ => PathBuf::from(path),
         };
+        policy.check_rules_path_in(&path, package.map(Path::new))?;
         load_rules(&path)
     }
 
@@ -414,6 +425,7 @@ impl<'a> ResourceList<'a> {
             KrmError::Engine(e @ Error::Credentials { .. }) => {
                 vec![on_config(e.to_string(), None)]
             }
+            KrmError::Trust(e) => vec![on_config(e.to_string(), None)],
             KrmError::Engine(Error::Problems(InputProblems(problems))) => problems
                 .iter()
                 .map(|p| {
@@ -425,6 +437,7 @@ impl<'a> ResourceList<'a> {
                         | ProblemKind::NotAMappingAt { path, .. }
                         | ProblemKind::NotAScalar { path, .. }
                         | ProblemKind::MissingListItem { path }
+                        | ProblemKind::BadListItem { path, .. }
                         | ProblemKind::Embedded { path, .. } => {
                             Some(strip_item_prefix(path).to_string())
                         }
@@ -477,9 +490,9 @@ impl<'a> ResourceList<'a> {
 /// `metadata:` with the `local-config` annotation): what a ConfigMap's `data.rules` or
 /// `--rules` names.
 pub fn load_rules(path: &Path) -> Result<Config, KrmError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+    let text = crate::trust::read_regular(path).map_err(|e| RulesError::Read {
         path: path.to_path_buf(),
-        source,
+        source: e.into(),
     })?;
     rules_from_resource(&text, &path.display().to_string())
 }
@@ -760,7 +773,7 @@ mod tests {
     /// One function run, the way `helm-regcred krm` does it.
     fn run(text: &str) -> String {
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let config = list.rules(None).unwrap();
+        let config = list.rules(None, &Policy::trusted()).unwrap();
         let outcome = run_engine(Request::new(&config, &list.stream).env(&env)).unwrap();
         let results = list.plan_results(&outcome.plan);
         list.render(&outcome.plan.edits, &outcome.added_documents(), &results)
@@ -899,7 +912,7 @@ mod tests {
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{DEPLOY}{fc}"
         );
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let config = list.rules(None).unwrap();
+        let config = list.rules(None, &Policy::trusted()).unwrap();
         assert_eq!(config.registries[0].secret, "pull");
     }
 
@@ -908,7 +921,7 @@ mod tests {
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{DEPLOY}{fc}"
         );
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let err = list.rules(None).unwrap_err();
+        let err = list.rules(None, &Policy::trusted()).unwrap_err();
         let results = list.error_results(&err);
         (err, results)
     }
@@ -951,7 +964,7 @@ mod tests {
         let bad = "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: ns}\n  spec:\n    imagePullSecrets: oops\n    containers: [{name: c, image: r.example.com/x}]\n";
         let text = input(&format!("{MAP}{bad}"));
         let list = ResourceList::parse(text.as_bytes()).unwrap();
-        let config = list.rules(None).unwrap();
+        let config = list.rules(None, &Policy::trusted()).unwrap();
         let problems = run_engine(Request::new(&config, &list.stream).plan_only())
             .err()
             .unwrap();

@@ -14,6 +14,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
 use helm_regcred::adapters::helm;
+use helm_regcred::trust::Trust;
 use helm_regcred::views::check::{Format, Report, check, report_schema};
 use helm_regcred::{Config, Options, Stream};
 
@@ -108,7 +109,13 @@ pub fn run(args: &Args) -> ExitCode {
 /// `helm regcred check RELEASE CHART [helm flags]`: exit 2 when Helm cannot render it.
 fn chart(flags: &Flags, split: &helm::Split) -> ExitCode {
     let run = || -> anyhow::Result<Option<Report>> {
-        let config = split.config(&process_env)?;
+        let trust = super::trust::from_env(Trust::Trusted)?;
+        let rules = split.rules_path(&process_env)?;
+        trust.check_rules_path(&rules)?;
+        let mut config = Config::load(&rules)?;
+        for (key, value) in &split.sets {
+            config.set_var(key, value);
+        }
         let helm = helm::helm_bin(&process_env);
         let out = Command::new(&helm)
             .arg("template")
@@ -124,6 +131,7 @@ fn chart(flags: &Flags, split: &helm::Split) -> ExitCode {
         let options = Options {
             namespace: split.namespace(&process_env),
             release: split.release("template"),
+            trust,
         };
         run_check(&out.stdout, &config, &options, flags.strict).map(Some)
     };
@@ -168,8 +176,11 @@ fn files(flags: &Flags) -> ExitCode {
         if options.namespace.is_none() {
             options.namespace = process_env("HELM_REGCRED_NAMESPACE").filter(|n| !n.is_empty());
         }
-        let config = load_rules(rules)?;
-        let input = helm_regcred::input::read_all(&files)?;
+        options.trust = super::trust::from_env(Trust::Trusted)?;
+        let path = helm_regcred::rules::find_file(rules.as_deref(), &process_env)?;
+        options.trust.check_rules_path(&path)?;
+        let config = Config::load(&path)?;
+        let input = super::read_input(&files)?;
         let name = match files.as_slice() {
             [one] if one.as_os_str() != "-" => Some(one.display().to_string()),
             _ => None,
@@ -180,12 +191,6 @@ fn files(flags: &Flags) -> ExitCode {
         Ok((report, name)) => conclude(&report, flags, name.as_deref()),
         Err(e) => input_error(&e),
     }
-}
-
-/// The rules file: `-r`, else `$HELM_REGCRED_RULES`, else `./regcred.yaml`.
-pub fn load_rules(rules: Option<PathBuf>) -> anyhow::Result<Config> {
-    let path = helm_regcred::rules::find_file(rules.as_deref(), &process_env)?;
-    Ok(Config::load(&path)?)
 }
 
 /// The check of one stream.

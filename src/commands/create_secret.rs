@@ -213,8 +213,10 @@ fn from_rules(
     rules: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<(String, Vec<RegistryAuth>)> {
-    let config = load_config(rules, &args.set)?;
-    let renderer = Renderer::with_process_env(&config.vars, args.release.as_deref());
+    let policy = super::trust::from_env(helm_regcred::trust::Trust::Trusted)?;
+    let config = load_config(rules, &args.set, &policy)?;
+    let renderer = Renderer::with_process_env(&config.vars, args.release.as_deref())
+        .with_policy(policy.clone());
     let namespace = args.namespace.as_deref();
     let hosts: Vec<String> = args
         .server
@@ -279,6 +281,7 @@ fn from_rules(
         env,
         base_dir: config.dir(),
         stdin: &stdin,
+        policy: &policy,
     };
     let mut auths = Vec::new();
     for i in selected {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use helm_regcred::rules::selector::Pattern;
+use helm_regcred::trust::Trust;
 use helm_regcred::views::explain::{Filter, explain};
 use helm_regcred::{Options, Stream};
 
@@ -59,11 +60,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .clone()
             .or_else(|| super::process_env("HELM_REGCRED_NAMESPACE").filter(|n| !n.is_empty())),
         release: args.release.clone(),
+        trust: super::trust::from_env(Trust::Trusted)?,
     };
     let rules = helm_regcred::rules::find_file(args.rules.as_deref(), &super::process_env)?;
+    options.trust.check_rules_path(&rules)?;
     let config = helm_regcred::Config::load(&rules)?;
     let files: Vec<PathBuf> = args.file.iter().cloned().collect();
-    let input = helm_regcred::input::read_all(&files)?;
+    let input = super::read_input(&files)?;
     let stream = Stream::parse(&input)?;
     let explanation = explain(&stream, &config, &options, &super::process_env, &filter)?;
     let out = match args.output {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use helm_regcred::adapters::krm::{KrmError, ResourceList};
 use helm_regcred::registry::credentials::Stdin;
+use helm_regcred::trust::{Policy, Trust};
 use helm_regcred::{Options, Request, engine};
 
 #[derive(Debug, clap::Args)]
@@ -22,14 +23,18 @@ pub struct Args {
     /// other items name: the Secret is then emitted once, not once per spelling.
     #[arg(short, long)]
     pub namespace: Option<String>,
+    /// A KRM function renders packages from a repository: untrusted unless `--trust trusted`.
+    #[command(flatten)]
+    pub trust: super::trust::TrustArgs,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let input = helm_regcred::input::read_stdin()?;
+    let input = super::read_stdin()?;
     // Without a ResourceList there is nothing to answer with: stderr and the exit code only.
     let list = ResourceList::parse(&input)?;
     let env = super::process_env;
-    let (output, failure) = match transform(&list, args, &env) {
+    let policy = args.trust.policy(Trust::Untrusted)?;
+    let (output, failure) = match transform(&list, args, &env, &policy) {
         Ok(output) => (output, None),
         Err(e) => {
             // KRM runners show `results` located on the resource; the exit code fails the
@@ -50,16 +55,18 @@ fn transform(
     list: &ResourceList,
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,
+    policy: &Policy,
 ) -> Result<String, KrmError> {
     let fallback = args.rules.clone().or_else(|| {
         helm_regcred::rules::find_file(None, env)
             .ok()
             .filter(|p| p.is_file())
     });
-    let config = list.rules(fallback.as_deref())?;
+    let config = list.rules(fallback.as_deref(), policy)?;
     // KRM items carry their own namespaces: no release namespace unless the user names one.
     let options = Options {
         namespace: args.namespace.clone(),
+        trust: policy.clone(),
         ..Options::default()
     };
     let request = Request::new(&config, &list.stream)

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use helm_regcred::adapters::krm;
 use helm_regcred::registry::credentials::Stdin;
-use helm_regcred::{Options, Request, Stream, engine, input};
+use helm_regcred::trust::Trust;
+use helm_regcred::{Options, Request, Stream, engine};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,17 +31,21 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.config)
+    // Only from the environment: this command's arguments come from the rules resource
+    // itself (`argsOneLiner`), which must not choose its own trust.
+    let policy = super::trust::from_env(Trust::Trusted)?;
+    let text = helm_regcred::trust::read_regular(&args.config)
         .with_context(|| format!("cannot read the plugin config {}", args.config.display()))?;
     // The file is kustomize's re-serialized temp copy: name the resource, not the temp path.
     let config = krm::rules_from_resource(&text, "RegcredConfig (kustomize transformer config)")?;
 
-    let input = input::read_stdin()?;
+    let input = super::read_stdin()?;
     let stream = Stream::parse(&input)?;
     // A `namespace:` transformer that ran before us has set every namespace already; one that
     // runs after sets the Secrets' namespace along with everything else (docs/kustomize.md).
     let options = Options {
         namespace: args.namespace.clone(),
+        trust: policy.clone(),
         ..Options::default()
     };
     let env = super::process_env;

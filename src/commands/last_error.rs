@@ -36,9 +36,10 @@ pub fn state_file() -> Option<PathBuf> {
     Some(base.join("helm-regcred").join("last-error"))
 }
 
-/// Leave `message` (already printed on stderr) everywhere a Helm 4 user can find it. Best
-/// effort: failing to record must not hide the original error behind a new one.
-pub fn record(message: &str) {
+/// Leave `message` (already printed on stderr) everywhere a Helm 4 user can find it. Failing
+/// to record must not hide the original error behind a new one: the caller says it could not
+/// be recorded, and why (`Err` holds that sentence).
+pub fn record(message: &str) -> Result<(), String> {
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_default();
@@ -48,16 +49,30 @@ pub fn record(message: &str) {
         utc_timestamp(SystemTime::now()),
         message.trim_end()
     );
-    if let Some(path) = state_file() {
-        let _ = write_private(&path, &text);
+    let mut failed = Vec::new();
+    match state_file() {
+        Some(path) => {
+            if let Err(e) = write_private(&path, &text) {
+                failed.push(format!("{}: {e}", path.display()));
+            }
+        }
+        None => failed.push("neither XDG_STATE_HOME nor HOME is set".to_string()),
     }
     if let Some(path) = std::env::var_os(ERROR_FILE_ENV).filter(|p| !p.is_empty()) {
-        let _ = write_private(Path::new(&path), &format!("{}\n", message.trim_end()));
+        let path = Path::new(&path);
+        if let Err(e) = write_private(path, &format!("{}\n", message.trim_end())) {
+            failed.push(format!("{}: {e}", path.display()));
+        }
     }
     if tty_wanted()
         && let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
     {
         let _ = writeln!(tty, "{}", message.trim_end());
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
     }
 }
 
@@ -70,30 +85,104 @@ fn tty_wanted() -> bool {
         && !std::io::stderr().is_terminal()
 }
 
-/// Owner-only, replaced in one rename so a reader never sees half a message.
+/// The directory a private file goes in: created 0700 if missing, and refused unless it is a
+/// real directory (not a link someone planted), owned by us and writable by no one else.
+fn private_dir(path: &Path) -> std::io::Result<&Path> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    let refuse = |why: &str| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{} {why}", dir.display()),
+        ))
+    };
+    if !meta.file_type().is_dir() {
+        return refuse("is a symbolic link, not a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        // SAFETY: a plain libc call without arguments.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return refuse("belongs to another user");
+        }
+        if meta.mode() & 0o022 != 0 {
+            return refuse("is writable by other users");
+        }
+    }
+    Ok(dir)
+}
+
+/// Write `text` to `path` readable by the owner only, replacing it in one rename so a reader
+/// never sees half a message. The temporary file is created exclusively under a random name
+/// (`O_CREAT|O_EXCL`, which never follows a link), in a directory [`private_dir`] checked.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    super::write_private(path, text.as_bytes())
+    let dir = private_dir(path)?;
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = format!(".{file_name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Whether a failing run could record its error now: the state directory is usable and a file
+/// can be created in it (tried, then removed).
+fn recordable(path: &Path) -> std::io::Result<()> {
+    let dir = private_dir(path)?;
+    tempfile::Builder::new()
+        .prefix(".probe.")
+        .tempfile_in(dir)
+        .map(drop)
 }
 
 /// `helm regcred last-error`: print the last recorded error, verbatim.
 pub fn run() -> anyhow::Result<ExitCode> {
     let Some(path) = state_file() else {
-        eprintln!("helm-regcred: no error recorded (neither XDG_STATE_HOME nor HOME is set)");
-        return Ok(ExitCode::SUCCESS);
+        anyhow::bail!(
+            "no error can be recorded: neither XDG_STATE_HOME nor HOME is set (a failing run \
+             says so too)"
+        );
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            print!("{text}");
+    let writable = recordable(&path);
+    match (std::fs::read_to_string(&path), writable) {
+        (Ok(text), Ok(())) => {
+            super::write_stdout(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        (Ok(text), Err(e)) => {
+            super::write_stdout(text.as_bytes())?;
+            eprintln!(
+                "helm-regcred: warning: errors cannot be recorded now ({e}): later errors are \
+                 not in this file, which may be stale"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        (Err(_), Err(e)) => Err(anyhow::anyhow!(
+            "errors could not be recorded in {}: {e}; a failing run printed its reason on \
+             stderr only (set XDG_STATE_HOME to a writable directory)",
+            path.display()
+        )),
+        (Err(e), Ok(())) if e.kind() == std::io::ErrorKind::NotFound => {
             eprintln!(
                 "helm-regcred: no error recorded ({} does not exist)",
                 path.display()
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+        (Err(e), Ok(())) => {
+            Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display())))
+        }
     }
 }
 
@@ -153,6 +242,33 @@ mod tests {
         assert_eq!(
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_links_are_not_followed() {
+        use std::os::unix::fs::{PermissionsExt as _, symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        // The state directory itself a link: refused.
+        symlink(&target, dir.path().join("state")).unwrap();
+        let err = write_private(&dir.path().join("state/last-error"), "x").unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+        // A link where the file goes is replaced, never written through.
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        symlink(&victim, real.join("last-error")).unwrap();
+        write_private(&real.join("last-error"), "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_to_string(real.join("last-error")).unwrap(),
+            "new"
         );
     }
 }

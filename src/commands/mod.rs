@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 pub mod chain;
 pub mod check;
@@ -14,6 +15,7 @@ pub mod kustomize;
 pub mod last_error;
 pub mod render;
 pub mod schema;
+pub mod trust;
 pub mod values;
 
 pub use last_error::ERROR_FILE_ENV;
@@ -56,11 +58,13 @@ pub fn parse_set(arg: &str) -> Result<(String, String), String> {
     helm_regcred::rules::template::parse_set(arg)
 }
 
-/// The rules file with `--set` applied.
+/// The rules file with `--set` applied; untrusted rules must be where `policy` allows.
 pub fn load_config(
     rules: &std::path::Path,
     set: &[(String, String)],
+    policy: &helm_regcred::trust::Policy,
 ) -> anyhow::Result<helm_regcred::Config> {
+    policy.check_rules_path(rules)?;
     let mut config = helm_regcred::Config::load(rules)?;
     for (key, value) in set {
         config.set_var(key, value);
@@ -93,8 +97,58 @@ pub fn print_warnings(warnings: &[helm_regcred::plan::Warning]) {
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
     let message = format!("helm-regcred: error: {}", error_text(e));
     eprintln!("{message}");
-    last_error::record(&message);
+    if let Err(why) = last_error::record(&message) {
+        eprintln!(
+            "helm-regcred: note: this error could not be recorded for `helm regcred last-error` \
+             ({why})"
+        );
+    }
     ExitCode::FAILURE
+}
+
+/// Which standard descriptors were closed when the program started, as bits (1 stdin,
+/// 2 stdout, 4 stderr). They are reopened on /dev/null at once (so no file opened later takes
+/// their number), which would make a closed stdout swallow the output with exit 0: reading
+/// and writing them checks this first.
+static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
+
+pub const STDIN_CLOSED: u8 = 1;
+pub const STDOUT_CLOSED: u8 = 2;
+
+/// Called by `main` with what it found closed (the glibc entry point only: Rust's own start-up
+/// reopens them without saying which).
+#[cfg_attr(
+    not(all(target_os = "linux", target_env = "gnu", not(test))),
+    allow(dead_code)
+)]
+pub fn note_closed_at_start(mask: u8) {
+    CLOSED_AT_START.store(mask, Ordering::Relaxed);
+}
+
+fn closed_at_start(bit: u8) -> bool {
+    CLOSED_AT_START.load(Ordering::Relaxed) & bit != 0
+}
+
+/// A panic is a bug; its message is replaced, because a panic payload may quote input text
+/// (a Secret's plaintext included). Where it happened is kept; it is recorded for
+/// `helm regcred last-error` like any error (Helm 4 hides stderr).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = internal_error_message(&at);
+        eprintln!("{message}");
+        let _ = last_error::record(&message);
+    }));
+}
+
+fn internal_error_message(at: &str) -> String {
+    format!(
+        "helm-regcred: internal error{at}: this is a bug in helm-regcred, please report it with \
+         the command that failed (its details are not shown: they may quote the input)"
+    )
 }
 
 /// The error and its causes, each once: most of our errors already name their cause in their
@@ -121,7 +175,7 @@ pub fn usage_error(e: clap::Error) -> ! {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        last_error::record(e.render().to_string().trim_end());
+        let _ = last_error::record(e.render().to_string().trim_end());
     }
     e.exit()
 }
@@ -160,17 +214,19 @@ pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
+    // The temporary file: created exclusively under a random name (`O_CREAT|O_EXCL`, which
+    // never follows a link), so nothing planted beside `path` is written through.
     let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = options
-        .truncate(true)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let prefix = format!(".{file_name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// One write of the whole result, so a failure never leaves half a stream on stdout. A reader
@@ -178,6 +234,11 @@ pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use std::io::Write as _;
+    if closed_at_start(STDOUT_CLOSED) {
+        anyhow::bail!(
+            "stdout is closed (`>&-`?): the output has nowhere to go, so nothing was written"
+        );
+    }
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -185,4 +246,26 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The manifests: `helm_regcred::input::read_all`, except that a stdin closed when the program
+/// started (`<&-`, reopened on /dev/null by `main`) is an error, not an empty stream.
+pub fn read_input(
+    files: &[std::path::PathBuf],
+) -> Result<Vec<u8>, helm_regcred::error::InputError> {
+    if helm_regcred::input::reads_stdin(files) && closed_at_start(STDIN_CLOSED) {
+        return Err(helm_regcred::error::InputError::Read {
+            what: "stdin".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "it is closed (`<&-`?); pipe the manifests in, or name a file",
+            ),
+        });
+    }
+    helm_regcred::input::read_all(files)
+}
+
+/// [`read_input`] of stdin alone (KRM, kustomize).
+pub fn read_stdin() -> Result<Vec<u8>, helm_regcred::error::InputError> {
+    read_input(&[])
 }

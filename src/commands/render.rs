@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use helm_regcred::registry::credentials::Stdin;
+use helm_regcred::trust::Trust;
 use helm_regcred::{Options, Request, Stream, engine, input};
 
 use super::ColorWhen;
@@ -51,6 +52,8 @@ pub struct Args {
     /// `KEY=VALUE` in the environment of `--chain-before`'s program.
     #[arg(long, value_name = "KEY=VALUE", hide = true)]
     pub chain_env: Vec<String>,
+    #[command(flatten)]
+    pub trust: super::trust::TrustArgs,
 }
 
 /// `post-render`: as `render` on stdin. Run by Helm 4 as the `regcred-postrender` plugin (and
@@ -99,9 +102,11 @@ fn helm4_error_document(e: &anyhow::Error) -> String {
 }
 
 pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    // A local CLI run: the user chose the rules file, so it is trusted unless they say not.
+    let policy = args.trust.policy(Trust::Trusted)?;
     // Rules first: a broken rules file fails before any input is read.
-    let config = super::load_config(&args.rules, &args.set)?;
-    let mut input = input::read_all(files)?;
+    let config = super::load_config(&args.rules, &args.set, &policy)?;
+    let mut input = super::read_input(files)?;
     if let Some(command) = &args.chain_before {
         let program = super::chain::Program::from_args(command, &args.chain_arg, &args.chain_env)?;
         input = program.run(&input)?;
@@ -118,6 +123,7 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         .options(Options {
             namespace: args.namespace.clone(),
             release: args.release.clone(),
+            trust: policy,
         })
         .env(&env)
         .stdin(stdin);

@@ -34,11 +34,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let policy = super::trust::from_env(helm_regcred::trust::Trust::Trusted)?;
+    policy.check_rules_path(&args.rules)?;
     let mut config = Config::load(&args.rules)?;
     // A values file is written before Helm runs, for no particular release or namespace, so
     // templated Secret names can use `vars` and `env` only; anything else is an error here
     // rather than a literal `{{ ... }}` in the override.
-    let names = helm_regcred::rules::template::Renderer::with_process_env(&config.vars, None);
+    let names = helm_regcred::rules::template::Renderer::with_process_env(&config.vars, None)
+        .with_policy(policy);
     let mut rendered = Vec::new();
     for registry in &config.registries {
         rendered.push(names.secret_name(&registry.secret, None).with_context(|| {

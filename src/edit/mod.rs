@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 use crate::edit::fieldpath::Step;
+pub use crate::error::ItemProblem;
 use crate::yaml::{Node, Value, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
@@ -48,20 +49,39 @@ pub enum EditProblem {
     NotAScalar { found: &'static str, line: usize },
     /// A path step indexes a list item that does not exist (items are never invented).
     MissingListItem { line: usize },
+    /// An item of the list is not what its schema says: the API server would refuse the
+    /// resource, or the kubelet skip the entry, so appending to the list would hide that.
+    BadItem {
+        index: usize,
+        problem: ItemProblem,
+        line: usize,
+    },
 }
 
 /// The names already in the list at `parent[key]` (empty when the key is missing or null).
-pub fn existing_names(parent: &Node, key: &str) -> Result<Vec<String>, EditProblem> {
+/// Every item is checked against the list's schema (`shape`): an item the API would refuse or
+/// the kubelet skip is a problem, never a name that counts as present.
+pub fn existing_names(
+    parent: &Node,
+    key: &str,
+    shape: ItemShape,
+) -> Result<Vec<String>, EditProblem> {
     let Some(list) = parent.get(key) else {
         return Ok(Vec::new());
     };
     match &list.value {
         _ if list.is_null() => Ok(Vec::new()),
-        Value::Seq { items, .. } => Ok(items
+        Value::Seq { items, .. } => items
             .iter()
-            .filter_map(item_name)
-            .map(str::to_string)
-            .collect()),
+            .enumerate()
+            .map(|(index, item)| {
+                item_name(item, shape).map_err(|problem| EditProblem::BadItem {
+                    index,
+                    problem,
+                    line: item.line,
+                })
+            })
+            .collect(),
         Value::Alias => Err(EditProblem::Alias { line: list.line }),
         _ => Err(EditProblem::NotAList {
             found: list.type_name(),
@@ -70,12 +90,41 @@ pub fn existing_names(parent: &Node, key: &str) -> Result<Vec<String>, EditProbl
     }
 }
 
-/// A list item's secret name: `{name: x}` or a bare `x`.
-fn item_name(item: &Node) -> Option<&str> {
-    match &item.value {
-        Value::Map { .. } => item.get("name")?.as_str(),
-        Value::Scalar(_) if !item.is_null() => item.as_str(),
-        _ => None,
+/// A list item's secret name, as its schema has it: `{name: x}` (a LocalObjectReference, as
+/// `core/v1` validation reads it: only `name`), or a bare `x` for lists of plain names.
+fn item_name(item: &Node, shape: ItemShape) -> Result<String, ItemProblem> {
+    if matches!(item.value, Value::Alias) {
+        return Err(ItemProblem::Alias);
+    }
+    match shape {
+        ItemShape::NameRef => {
+            if item.is_null() {
+                return Err(ItemProblem::NoName);
+            }
+            if item.as_map().is_none() {
+                return Err(ItemProblem::NotAReference {
+                    found: item.type_name(),
+                });
+            }
+            match item.get("name") {
+                None => Err(ItemProblem::NoName),
+                Some(name) if matches!(name.value, Value::Alias) => Err(ItemProblem::Alias),
+                Some(name) if name.is_null() => Err(ItemProblem::NoName),
+                Some(name) => match name.as_str() {
+                    Some("") => Err(ItemProblem::NoName),
+                    Some(text) => Ok(text.to_string()),
+                    None => Err(ItemProblem::NameNotAString {
+                        found: name.type_name(),
+                    }),
+                },
+            }
+        }
+        ItemShape::Plain => match item.as_str() {
+            Some(text) if !item.is_null() && !text.is_empty() => Ok(text.to_string()),
+            _ => Err(ItemProblem::NotAName {
+                found: item.type_name(),
+            }),
+        },
     }
 }
 
@@ -459,18 +508,28 @@ pub(crate) fn at_line_end(text: &str, at: usize, newline: &str, body: String) ->
     }
 }
 
-/// Apply edits (sorted, non-overlapping) to `text`.
+/// Apply non-overlapping edits to `text`, in offset order (edits at one offset keep their
+/// order). Sorted here rather than trusted to be: an unsorted list (a Secret's `stringData`
+/// before its `data`) once made the slicing below panic, and a slicing panic quotes the text.
 pub fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| e.range.start);
     let extra: usize = edits.iter().map(|e| e.text.len()).sum();
     let mut out = String::with_capacity(text.len() + extra);
     let mut pos = 0;
-    for edit in edits {
-        debug_assert!(edit.range.start >= pos, "edits overlap or are unsorted");
-        out.push_str(&text[pos..edit.range.start]);
+    for edit in sorted {
+        // Overlapping edits are a planner bug. `get` and not indexing: an indexing panic
+        // quotes the text, and this one must not.
+        let kept = (edit.range.start >= pos)
+            .then(|| text.get(pos..edit.range.start))
+            .flatten()
+            .filter(|_| text.is_char_boundary(edit.range.end))
+            .expect("edits overlap, or split a character");
+        out.push_str(kept);
         out.push_str(&edit.text);
         pos = edit.range.end;
     }
-    out.push_str(&text[pos..]);
+    out.push_str(text.get(pos..).expect("an edit reaches past the text"));
     out
 }
 
@@ -490,7 +549,7 @@ mod tests {
     fn add(text: &str, names: &[&str]) -> String {
         let doc = root(text);
         let spec = doc.get("spec").unwrap();
-        let have = existing_names(spec, "imagePullSecrets").unwrap();
+        let have = existing_names(spec, "imagePullSecrets", ItemShape::NameRef).unwrap();
         let new: Vec<&str> = names
             .iter()
             .copied()
@@ -508,7 +567,12 @@ mod tests {
         let out = apply(text, &edits);
         // Every result must parse and hold exactly the old names then the new ones.
         let again = root(&out);
-        let got = existing_names(again.get("spec").unwrap(), "imagePullSecrets").unwrap();
+        let got = existing_names(
+            again.get("spec").unwrap(),
+            "imagePullSecrets",
+            ItemShape::NameRef,
+        )
+        .unwrap();
         let mut want = have.clone();
         want.extend(new.iter().map(|s| s.to_string()));
         assert_eq!(got, want, "{out}");
@@ -612,7 +676,12 @@ mod tests {
     #[test]
     fn not_a_list() {
         let doc = root("spec:\n  imagePullSecrets: my-secret\n");
-        let err = existing_names(doc.get("spec").unwrap(), "imagePullSecrets").unwrap_err();
+        let err = existing_names(
+            doc.get("spec").unwrap(),
+            "imagePullSecrets",
+            ItemShape::NameRef,
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             EditProblem::NotAList {
@@ -623,11 +692,54 @@ mod tests {
     }
 
     #[test]
+    fn items_are_checked_against_the_schema() {
+        let problem = |list: &str, shape| {
+            let doc = root(&format!("spec:\n  imagePullSecrets: {list}\n"));
+            match existing_names(doc.get("spec").unwrap(), "imagePullSecrets", shape) {
+                Err(EditProblem::BadItem { problem, index, .. }) => Some((index, problem)),
+                Ok(_) => None,
+                Err(other) => panic!("{list}: {other:?}"),
+            }
+        };
+        use ItemProblem::*;
+        let name_ref = ItemShape::NameRef;
+        assert_eq!(
+            problem("[quay-pull]", name_ref),
+            Some((0, NotAReference { found: "a scalar" }))
+        );
+        assert_eq!(problem("[{name: a}, null]", name_ref), Some((1, NoName)));
+        assert_eq!(problem("[{}]", name_ref), Some((0, NoName)));
+        assert_eq!(problem("[{name: ''}]", name_ref), Some((0, NoName)));
+        assert_eq!(
+            problem("[{name: [x]}]", name_ref),
+            Some((0, NameNotAString { found: "a list" }))
+        );
+        assert_eq!(
+            problem("[[a]]", name_ref),
+            Some((0, NotAReference { found: "a list" }))
+        );
+        assert_eq!(problem("[{name: a}, {name: b}]", name_ref), None);
+        let plain = ItemShape::Plain;
+        assert_eq!(problem("[a, b]", plain), None);
+        assert_eq!(
+            problem("[{name: a}]", plain),
+            Some((0, NotAName { found: "a mapping" }))
+        );
+        assert_eq!(
+            problem("[a, ~]", plain),
+            Some((1, NotAName { found: "null" }))
+        );
+    }
+
+    #[test]
     fn plain_items() {
         let text = "cfg:\n  secrets:\n  - a\n";
         let doc = root(text);
         let cfg = doc.get("cfg").unwrap();
-        assert_eq!(existing_names(cfg, "secrets").unwrap(), ["a"]);
+        assert_eq!(
+            existing_names(cfg, "secrets", ItemShape::Plain).unwrap(),
+            ["a"]
+        );
         let edits = append_to_list(text, "\n", cfg, "secrets", &["b"], ItemShape::Plain).unwrap();
         assert_eq!(apply(text, &edits), "cfg:\n  secrets:\n  - a\n  - b\n");
     }

@@ -42,6 +42,17 @@ fn edit_problem_kind(path: String, e: EditProblem) -> (usize, ProblemKind) {
         }
         EditProblem::NotAScalar { found, line } => (line, ProblemKind::NotAScalar { path, found }),
         EditProblem::MissingListItem { line } => (line, ProblemKind::MissingListItem { path }),
+        EditProblem::BadItem {
+            index,
+            problem,
+            line,
+        } => (
+            line,
+            ProblemKind::BadListItem {
+                path: format!("{path}[{index}]"),
+                problem,
+            },
+        ),
     }
 }
 

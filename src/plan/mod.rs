@@ -45,6 +45,9 @@ pub struct Options {
     pub namespace: Option<String>,
     /// The release name, for templated names (`{{ release }}-pull`); same reason as above.
     pub release: Option<String>,
+    /// What the rules may read (credential sources, templates' `env.NAME`); set by whoever
+    /// runs the tool, never by the rules (`crate::trust`).
+    pub trust: crate::trust::Policy,
 }
 
 impl Options {
@@ -141,7 +144,8 @@ pub(crate) fn plan(
     options: &Options,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, InputProblems> {
-    let names = Renderer::new(&config.vars, options.release.as_deref(), env);
+    let names = Renderer::new(&config.vars, options.release.as_deref(), env)
+        .with_policy(options.trust.clone());
     let default_rule;
     let rendered: Vec<Rule>;
     let rules: Vec<&Rule> = if config.rules.is_empty() {
@@ -203,7 +207,11 @@ pub(crate) fn render_rule_templates(
     let namespace = options.namespace.as_deref();
     let render = |template: &str| names.render(template, namespace).map_err(|e| e.to_string());
     let invalid = |template: &str, e: crate::rules::selector::PatternError| {
-        format!("label value {template:?} renders to an invalid pattern: {e}")
+        // The rendered pattern is not shown: it may come from the environment.
+        format!(
+            "label value template `{template}` does not render to a valid pattern: {}",
+            e.hint()
+        )
     };
     config
         .rules
@@ -308,6 +316,9 @@ impl Planner<'_, '_> {
         }
         // Stable: edits at the same offset keep the order they were planned in (deeper first).
         self.plan.edits.sort_by_key(|e| e.range.start);
+        // In input order: a Secret may list `stringData` before `data`, and the diff applies
+        // these as edits.
+        self.plan.sensitive.sort_by_key(|r| r.start);
         Ok(self.plan)
     }
 }

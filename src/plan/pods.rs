@@ -48,7 +48,8 @@ impl Planner<'_, '_> {
     ) {
         let spec_path = format!("{}{}", r.prefix, path.join("."));
         let list_path = format!("{spec_path}.imagePullSecrets");
-        let existing = match edit::existing_names(pod_spec, "imagePullSecrets") {
+        let existing = match edit::existing_names(pod_spec, "imagePullSecrets", ItemShape::NameRef)
+        {
             Ok(names) => names,
             Err(e) => return self.edit_problem(&r.at, &list_path, e),
         };

@@ -115,15 +115,8 @@ impl Planner<'_, '_> {
                 let namespace = r.namespace.or(self.options.namespace.as_deref());
                 let mut out = Vec::new();
                 for written in list {
-                    match self.names.render(written, namespace) {
-                        Ok(ns) if crate::names::is_dns1123_label(&ns) => out.push(ns),
-                        Ok(ns) => self.template_problem(
-                            r,
-                            format!(
-                                "secretNamespaces template `{written}` rendered to `{ns}`, which is \
-                                 not a valid namespace name"
-                            ),
-                        ),
+                    match self.names.namespace_name(written, namespace) {
+                        Ok(ns) => out.push(ns),
                         Err(e) => self.template_problem(r, e.to_string()),
                     }
                 }

@@ -42,13 +42,15 @@ impl Planner<'_, '_> {
             );
             if let Some((node, at)) = self.service_accounts.get(&key) {
                 let (node, at) = (node.clone(), at.clone());
-                let existing = match edit::existing_names(&node, "imagePullSecrets") {
-                    Ok(names) => names,
-                    Err(e) => {
-                        self.edit_problem(&at, "imagePullSecrets", e);
-                        continue;
-                    }
-                };
+                // ServiceAccount.imagePullSecrets is []LocalObjectReference too.
+                let existing =
+                    match edit::existing_names(&node, "imagePullSecrets", ItemShape::NameRef) {
+                        Ok(names) => names,
+                        Err(e) => {
+                            self.edit_problem(&at, "imagePullSecrets", e);
+                            continue;
+                        }
+                    };
                 let added: Vec<&str> = need
                     .secrets
                     .iter()

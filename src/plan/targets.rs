@@ -218,7 +218,7 @@ pub(super) fn add_to_list(
         .parent_and_key()
         .expect("validated: path ends in a key");
     let existing = match FieldPath::resolve_steps(root, parents) {
-        Some(parent) => edit::existing_names(parent, key)?,
+        Some(parent) => edit::existing_names(parent, key, target.item_shape)?,
         None => Vec::new(),
     };
     let (present, added): (Vec<String>, Vec<String>) =

@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
 use crate::registry::dockerconfig::{self, DockerConfig, DockerConfigError, Helpers};
+use crate::trust::{self, Policy, TrustError};
 
 /// One credential source of a registry entry in the rules file (`credentials:`).
 ///
@@ -198,6 +199,9 @@ pub enum CredentialError {
     StdinRead { reason: String },
     #[error("`~` in {path} needs HOME, which is not set")]
     NoHome { path: String },
+    /// The rules asked for something the trust policy does not allow.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
 }
 
 /// Stdin as a credential source: read at most once, shared by every registry entry naming it
@@ -280,6 +284,8 @@ pub struct Context<'a> {
     /// directory); `None`: the working directory.
     pub base_dir: Option<&'a Path>,
     pub stdin: &'a Stdin,
+    /// What the rules may read (set by whoever runs the tool, never by the rules).
+    pub policy: &'a Policy,
 }
 
 impl Context<'_> {
@@ -303,7 +309,7 @@ impl Context<'_> {
     }
 
     fn helpers(&self) -> Helpers {
-        Helpers::from_env(self.env)
+        Helpers::from_env(self.env).with_policy(self.policy.clone())
     }
 }
 
@@ -312,17 +318,21 @@ impl CredentialSource {
     /// rules file; docker config sources look it up as docker would).
     pub fn resolve(&self, server: &str, cx: &Context) -> Result<Credentials, CredentialError> {
         match self {
-            CredentialSource::Env { username, password } => Ok(Credentials {
-                username: env_value(cx.env, CredentialField::Username, username)?,
-                password: env_value(cx.env, CredentialField::Password, password)?,
-            }),
+            CredentialSource::Env { username, password } => {
+                cx.policy.check_env(username)?;
+                cx.policy.check_env(password)?;
+                Ok(Credentials {
+                    username: env_value(cx.env, CredentialField::Username, username)?,
+                    password: env_value(cx.env, CredentialField::Password, password)?,
+                })
+            }
             CredentialSource::File(written) => {
                 let path = cx.path(written)?;
-                let text =
-                    std::fs::read_to_string(&path).map_err(|e| CredentialError::FileRead {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })?;
+                let open = cx.policy.check_path(&path)?;
+                let text = trust::read_regular(&open).map_err(|e| CredentialError::FileRead {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
                 let origin = path.display().to_string();
                 login_text(
                     &text,
@@ -337,7 +347,9 @@ impl CredentialSource {
                     Some(p) => cx.path(p)?,
                     None => dockerconfig::default_path(cx.env)?,
                 };
-                let login = DockerConfig::load(&path)?.login(server, &cx.helpers())?;
+                let open = cx.policy.check_path(&path)?;
+                let login = DockerConfig::load_as(&open, &path.display().to_string())?
+                    .login(server, &cx.helpers())?;
                 Ok(Credentials {
                     username: login.username,
                     password: login.password,
@@ -378,6 +390,11 @@ fn login_text(
     }
     if line.contains(['\n', '\r']) {
         return Err(format("has more than one line"));
+    }
+    // Text such as /proc/self/environ (NUL-separated) is one "line" with a `:` in it: a
+    // login never holds control characters, so this refuses it without saying what it held.
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(format("holds control characters (such as NUL)"));
     }
     let Some((username, password)) = line.split_once(':') else {
         return Err(format("has no `:` between username and password"));
@@ -442,10 +459,12 @@ mod tests {
         base_dir: Option<&Path>,
         stdin: &Stdin,
     ) -> Result<Credentials, CredentialError> {
+        let policy = Policy::trusted();
         let cx = Context {
             env,
             base_dir,
             stdin,
+            policy: &policy,
         };
         source.resolve("registry.example.com", &cx)
     }
@@ -583,6 +602,62 @@ mod tests {
         let src = CredentialSource::File(dir.path().join("missing"));
         let err = resolve(&src, &env, None, &Stdin::unavailable("t")).unwrap_err();
         assert!(matches!(err, CredentialError::FileRead { .. }), "{err}");
+    }
+
+    #[test]
+    fn only_regular_files_in_the_documented_format() {
+        let env = lookup(&[]);
+        let stdin = Stdin::unavailable("t");
+        // procfs reports a regular file; its NUL-separated text is refused, unquoted.
+        let src = CredentialSource::File("/proc/self/environ".into());
+        let err = resolve(&src, &env, None, &stdin).unwrap_err().to_string();
+        assert!(err.contains("control characters"), "{err}");
+        assert!(!err.contains("PATH="), "{err}");
+        for path in ["/dev/zero", "/"] {
+            let src = CredentialSource::File(path.into());
+            let err = resolve(&src, &env, None, &stdin).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{path}: {err}");
+        }
+    }
+
+    #[test]
+    fn untrusted_sources_are_limited_by_the_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("login"), "robot:pw").unwrap();
+        let env = lookup(&[("REG_USER", "robot"), ("REG_PASSWORD", "pw")]);
+        let stdin = Stdin::unavailable("t");
+        let untrusted = Policy::untrusted();
+        let cx = Context {
+            env: &env,
+            base_dir: Some(dir.path()),
+            stdin: &stdin,
+            policy: &untrusted,
+        };
+        let err = source().resolve("r", &cx).unwrap_err();
+        assert!(matches!(err, CredentialError::Trust(_)), "{err}");
+        let file = CredentialSource::File("login".into());
+        assert!(matches!(
+            file.resolve("r", &cx),
+            Err(CredentialError::Trust(_))
+        ));
+        let allowed = crate::trust::Settings {
+            allow_env: vec!["REG_USER".into(), "REG_PASSWORD".into()],
+            allow_dirs: vec![dir.path().to_path_buf()],
+            ..Default::default()
+        }
+        .policy(crate::trust::Trust::Untrusted)
+        .unwrap();
+        let cx = Context {
+            policy: &allowed,
+            ..cx
+        };
+        assert_eq!(source().resolve("r", &cx), Ok(creds("robot", "pw")));
+        assert_eq!(file.resolve("r", &cx), Ok(creds("robot", "pw")));
+        let outside = CredentialSource::File("../".into());
+        assert!(matches!(
+            outside.resolve("r", &cx),
+            Err(CredentialError::Trust(_))
+        ));
     }
 
     #[test]

@@ -40,6 +40,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::registry::image::normalize_registry_host;
+use crate::trust::Policy;
 
 /// The key docker files Docker Hub logins under (`registry.IndexServer`).
 pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
@@ -185,6 +186,13 @@ pub enum DockerConfigError {
     },
     #[error("invalid credential helper name {helper:?} in docker config {origin}")]
     HelperName { origin: String, helper: String },
+    /// The trust policy does not allow this helper (from {setting} in {origin}).
+    #[error("{message} (it is named by {setting} in docker config {origin})")]
+    HelperNotAllowed {
+        origin: String,
+        setting: String,
+        message: String,
+    },
     #[error(
         "credential helper docker-credential-{helper} has no credentials for {server}; run \
          `docker login {server}`"
@@ -244,24 +252,34 @@ pub fn lookup_key(server: &str) -> String {
     }
 }
 
-/// How to run credential helpers: where to find them.
+/// How to run credential helpers: where to find them, and which ones may run.
 #[derive(Clone, Debug, Default)]
 pub struct Helpers {
     /// The `PATH` to search for `docker-credential-*`; `None` finds nothing.
     pub path: Option<OsString>,
+    /// Which helpers the rules may run.
+    pub policy: Policy,
 }
 
 impl Helpers {
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Helpers {
         Helpers {
             path: env("PATH").map(OsString::from),
+            policy: Policy::default(),
         }
     }
 
+    pub fn with_policy(self, policy: Policy) -> Helpers {
+        Helpers { policy, ..self }
+    }
+
+    /// Only absolute `PATH` entries: an empty or relative one means the working directory
+    /// (a checked-out repository), which would let the rules' own files run as a helper. Go's
+    /// `exec.LookPath` refuses such results too (`ErrDot`, since Go 1.19).
     fn find(&self, program: &str) -> Option<PathBuf> {
         let path = self.path.as_ref()?;
         std::env::split_paths(path)
-            .filter(|dir| !dir.as_os_str().is_empty())
+            .filter(|dir| dir.is_absolute())
             .map(|dir| dir.join(program))
             .find(|candidate| is_executable(candidate))
     }
@@ -280,14 +298,19 @@ fn is_executable(path: &Path) -> bool {
 }
 
 impl DockerConfig {
-    /// Reads a config file.
+    /// Reads a config file (a regular file of bounded size; see [`crate::trust::read_regular`]).
     pub fn load(path: &Path) -> Result<DockerConfig, DockerConfigError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| DockerConfigError::Read {
-            origin: origin.clone(),
+        DockerConfig::load_as(path, &path.display().to_string())
+    }
+
+    /// [`Self::load`], named `origin` in messages (the path as the rules wrote it, when
+    /// `path` is its resolution).
+    pub fn load_as(path: &Path, origin: &str) -> Result<DockerConfig, DockerConfigError> {
+        let text = crate::trust::read_regular(path).map_err(|e| DockerConfigError::Read {
+            origin: origin.to_string(),
             reason: e.to_string(),
         })?;
-        DockerConfig::parse(&text, &origin)
+        DockerConfig::parse(&text, origin)
     }
 
     /// Parses config text; `origin` names it in messages.
@@ -439,12 +462,20 @@ impl DockerConfig {
         key: &str,
         helpers: &Helpers,
     ) -> Result<(String, String), DockerConfigError> {
-        if helper.contains(['/', '\\']) || helper.chars().any(char::is_control) {
+        if !crate::trust::is_helper_name(helper) {
             return Err(DockerConfigError::HelperName {
                 origin: self.origin.clone(),
                 helper: helper.to_string(),
             });
         }
+        helpers
+            .policy
+            .check_helper(helper)
+            .map_err(|e| DockerConfigError::HelperNotAllowed {
+                origin: self.origin.clone(),
+                setting: setting.to_string(),
+                message: e.to_string(),
+            })?;
         let program = format!("docker-credential-{helper}");
         let path = helpers
             .find(&program)
@@ -480,18 +511,19 @@ impl DockerConfig {
                     server: key.to_string(),
                 });
             }
-            // Docker shows the helper's stdout; a failing helper prints an error there, not a
-            // login (it has none to give). Kept to one short line all the same.
+            // Docker shows a failing helper's stdout; we never do: a helper writes its answer
+            // there, and one that prints a login and then fails would put it in a CI log.
+            // Its stderr's first line is shown, shortened.
             let stderr = String::from_utf8_lossy(&output.stderr);
-            let said = [stdout.trim(), stderr.trim()]
-                .into_iter()
-                .find(|s| !s.is_empty())
-                .map(|s| {
-                    let line = s.lines().next().unwrap_or_default();
+            let said = stderr
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(|line| {
                     let short: String = line.chars().take(200).collect();
                     format!(": {short}")
                 })
-                .unwrap_or_default();
+                .unwrap_or_else(|| " (its stdout is not shown: it may hold credentials)".into());
             return Err(failed(format!("exit {}{said}", output.status)));
         }
         #[derive(Deserialize)]
@@ -558,7 +590,7 @@ mod tests {
     }
 
     fn no_helpers() -> Helpers {
-        Helpers { path: None }
+        Helpers::default()
     }
 
     #[test]
@@ -770,6 +802,7 @@ mod tests {
             assert!(installed.success());
             let helpers = Helpers {
                 path: Some(dir.path().as_os_str().to_owned()),
+                ..Helpers::default()
             };
             (dir, helpers)
         }
@@ -790,6 +823,33 @@ printf '{"ServerURL":"%s","Username":"user-for-%s","Secret":"s3cr3t"}' "$server"
             assert_eq!(login.email.as_deref(), Some("e@x"));
             let hub = c.login("docker.io", &helpers).unwrap();
             assert_eq!(hub.username, "user-for-https://index.docker.io/v1/");
+        }
+
+        #[test]
+        fn relative_path_entries_are_never_searched() {
+            let (dir, _) = fake_helper(ECHO_SERVER);
+            let c = config(r#"{"credsStore":"fake"}"#);
+            // Relative to the working directory: the helper is there, and is not run.
+            let relative = pathdiff(dir.path());
+            let helpers = Helpers {
+                path: Some(OsString::from(format!("{}::.", relative.display()))),
+                ..Helpers::default()
+            };
+            assert!(matches!(
+                c.login("a.io", &helpers),
+                Err(DockerConfigError::HelperMissing { .. })
+            ));
+        }
+
+        /// `dir` as a path relative to the working directory.
+        fn pathdiff(dir: &Path) -> PathBuf {
+            let cwd = std::env::current_dir().unwrap();
+            let ups = cwd.components().count() - 1;
+            let mut rel = PathBuf::new();
+            for _ in 0..ups {
+                rel.push("..");
+            }
+            rel.join(dir.strip_prefix("/").unwrap())
         }
 
         #[test]
@@ -828,6 +888,32 @@ printf '{"ServerURL":"%s","Username":"user-for-%s","Secret":"s3cr3t"}' "$server"
             let (_dir, helpers) = fake_helper("echo 'not json hunter2'");
             let err = c.login("a.io", &helpers).unwrap_err().to_string();
             assert!(!err.contains("hunter2"), "{err}");
+
+            // A failing helper's stdout is never shown: it may be a login.
+            let (_dir, helpers) =
+                fake_helper(r#"echo '{"Username":"u","Secret":"hunter2"}'; exit 1"#);
+            let err = c.login("a.io", &helpers).unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.contains("its stdout is not shown"), "{err}");
+
+            // Untrusted: only allowed helpers run.
+            let (_dir, helpers) = fake_helper(ECHO_SERVER);
+            let untrusted = helpers
+                .clone()
+                .with_policy(crate::trust::Policy::untrusted());
+            let err = c.login("a.io", &untrusted).unwrap_err();
+            assert!(
+                matches!(err, DockerConfigError::HelperNotAllowed { .. }),
+                "{err}"
+            );
+            assert!(err.to_string().contains("--allow-helper fake"), "{err}");
+            let allowed = crate::trust::Settings {
+                allow_helpers: vec!["fake".into()],
+                ..Default::default()
+            }
+            .policy(crate::trust::Trust::Untrusted)
+            .unwrap();
+            assert!(c.login("a.io", &helpers.with_policy(allowed)).is_ok());
 
             let (_dir, helpers) =
                 fake_helper(r#"cat >/dev/null; echo '{"Username":"<token>","Secret":"tok"}'"#);

@@ -215,9 +215,10 @@ impl Rule {
 impl Config {
     /// Reads and validates a rules file.
     pub fn load(path: &Path) -> Result<Config, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+        // A regular file only: a FIFO would block the run forever (and a device stream).
+        let text = crate::trust::read_regular(path).map_err(|e| RulesError::Read {
             path: path.to_path_buf(),
-            source,
+            source: e.into(),
         })?;
         Config::parse(&text, &path.display().to_string())
     }

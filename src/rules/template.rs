@@ -10,6 +10,14 @@
 //!
 //! Strings without `{{`, `{%` or `{#` are plain text and never go through minijinja, so the
 //! common case costs a substring search.
+//!
+//! Rendered values never appear in messages: a name rendered from `env.*` may be a password
+//! (`{{ env.REG_PASSWORD }}` by mistake, or on purpose in a hostile rules file), so errors
+//! show the template and the names of the variables it uses. When the template reads the
+//! environment, minijinja's own detail (which can quote values, e.g. a template name given
+//! to `include`) is left out too. Templates run with limits — minijinja's fuel and a cap on
+//! the rendered size — so a rules file cannot make a render run or grow without end.
+//! Under an untrusted [`Policy`], `env.NAME` is only readable for the names it allows.
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -17,9 +25,18 @@ use std::collections::{BTreeMap, HashMap};
 use minijinja::{Environment, UndefinedBehavior, Value};
 use thiserror::Error;
 
-use crate::names::is_dns1123_subdomain;
+use crate::names::{is_dns1123_label, is_dns1123_subdomain};
+use crate::trust::Policy;
 
 const VARIABLES: &str = "templates can use vars.NAME, env.NAME, release and namespace";
+
+/// Instructions one render may execute: names are a few dozen characters, and a loop over
+/// every character of a long value stays far below this. A loop that would run for minutes
+/// stops here in milliseconds.
+pub const FUEL: u64 = 100_000;
+
+/// The most bytes one render may produce (a Secret name is at most 253).
+pub const MAX_RENDERED_BYTES: usize = 16 * 1024;
 
 /// Whether `s` has template syntax at all.
 pub fn is_template(s: &str) -> bool {
@@ -29,6 +46,7 @@ pub fn is_template(s: &str) -> bool {
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
     env
 }
 
@@ -68,15 +86,53 @@ pub fn parse_set(arg: &str) -> Result<(String, String), String> {
 pub enum TemplateError {
     #[error("template `{template}`: {message}")]
     Render { template: String, message: String },
+    /// `uses` names the variables (`vars.user`, `env.CI_USER`), never their values.
     #[error(
-        "secret name template `{template}` rendered to `{rendered}`, which is not a valid \
-         Kubernetes Secret name: {reason}"
+        "secret name template `{template}`{} does not render to a valid Kubernetes Secret \
+         name: {reason}",
+        uses_list(uses)
     )]
     InvalidName {
         template: String,
-        rendered: String,
+        uses: Vec<String>,
         reason: String,
     },
+    #[error(
+        "secretNamespaces template `{template}`{} does not render to a valid namespace name: \
+         use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or \
+         digit",
+        uses_list(uses)
+    )]
+    InvalidNamespace { template: String, uses: Vec<String> },
+}
+
+fn uses_list(uses: &[String]) -> String {
+    if uses.is_empty() {
+        String::new()
+    } else {
+        format!(" (using {})", uses.join(", "))
+    }
+}
+
+/// The writer a template renders into: stops at [`MAX_RENDERED_BYTES`].
+struct Capped {
+    out: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + buf.len() > MAX_RENDERED_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("rendered text too large"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Renders templates against one set of variables; results are cached per namespace, since a
@@ -89,6 +145,7 @@ pub struct Renderer<'a> {
     vars_value: Value,
     release: Option<&'a str>,
     lookup_env: EnvLookup<'a>,
+    policy: Policy,
     cache: RefCell<HashMap<CacheKey, Result<String, TemplateError>>>,
 }
 
@@ -113,8 +170,15 @@ impl<'a> Renderer<'a> {
             ),
             release,
             lookup_env: Box::new(lookup_env),
+            policy: Policy::default(),
             cache: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Which `env.NAME` the templates may read (all, unless the policy is untrusted).
+    pub fn with_policy(mut self, policy: Policy) -> Renderer<'a> {
+        self.policy = policy;
+        self
     }
 
     /// With the process environment for `env.NAME`.
@@ -156,8 +220,24 @@ impl<'a> Renderer<'a> {
             };
             return Err(TemplateError::InvalidName {
                 template: source.to_string(),
-                rendered,
+                uses: variables(source),
                 reason,
+            });
+        }
+        Ok(rendered)
+    }
+
+    /// A namespace (`secretNamespaces:`): rendered, then checked to be a DNS-1123 label.
+    pub fn namespace_name(
+        &self,
+        source: &str,
+        namespace: Option<&str>,
+    ) -> Result<String, TemplateError> {
+        let rendered = self.render(source, namespace)?;
+        if !is_dns1123_label(&rendered) {
+            return Err(TemplateError::InvalidNamespace {
+                template: source.to_string(),
+                uses: variables(source),
             });
         }
         Ok(rendered)
@@ -215,6 +295,9 @@ impl<'a> Renderer<'a> {
                 }
                 "env" => {
                     if let Some(var) = parts.next() {
+                        self.policy
+                            .check_template_env(var)
+                            .map_err(|e| fail(e.to_string()))?;
                         match (self.lookup_env)(var) {
                             Some(value) => {
                                 env_values.insert(var.to_string(), Value::from(value));
@@ -258,10 +341,44 @@ impl<'a> Renderer<'a> {
         if let Some(namespace) = namespace {
             context.insert("namespace", Value::from(namespace));
         }
-        template
-            .render(Value::from(context))
-            .map_err(|e| fail(describe(&e)))
+        let reads_env = used
+            .iter()
+            .any(|name| name == "env" || name.starts_with("env."));
+        let mut out = Capped {
+            out: Vec::new(),
+            over: false,
+        };
+        match template.render_captured_to(Value::from(context), &mut out) {
+            Ok(_) => String::from_utf8(out.out)
+                .map_err(|_| fail("rendered text is not UTF-8".to_string())),
+            Err(_) if out.over => Err(fail(format!(
+                "renders to more than {MAX_RENDERED_BYTES} bytes; a name is at most 253"
+            ))),
+            Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(fail(format!(
+                "stopped after {FUEL} steps (a loop that does not end, or far too much work \
+                 for a name)"
+            ))),
+            // Details may quote a value (a template name given to `include`, a string that
+            // does not convert); with the environment among the inputs, only the kind.
+            Err(e) if reads_env => Err(fail(format!(
+                "{} (details are not shown: the template reads environment variables)",
+                e.kind()
+            ))),
+            Err(e) => Err(fail(describe(&e))),
+        }
     }
+}
+
+/// The variables a template reads (`vars.user`, `env.CI_USER`, `namespace`), sorted; for
+/// messages, which must name them rather than show their values.
+fn variables(source: &str) -> Vec<String> {
+    let env = environment();
+    let Ok(template) = env.template_from_str(source) else {
+        return Vec::new();
+    };
+    let mut used: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+    used.sort();
+    used
 }
 
 /// minijinja's message without its `(in <string>:1)` suffix, which names no file of ours.
@@ -388,15 +505,17 @@ mod tests {
             err,
             TemplateError::InvalidName {
                 template: "cred-{{ vars.user }}".into(),
-                rendered: "cred-Bob_1".into(),
+                uses: vec!["vars.user".into()],
                 reason: "use lowercase letters, digits, `-` and `.`, starting and ending with a \
                          letter or digit (a filter helps: `{{ vars.user | lower }}`)"
                     .into(),
             }
         );
         assert!(err.to_string().starts_with(
-            "secret name template `cred-{{ vars.user }}` rendered to `cred-Bob_1`, which is not a valid"
+            "secret name template `cred-{{ vars.user }}` (using vars.user) does not render to a \
+             valid"
         ));
+        assert!(!err.to_string().contains("Bob_1"));
         let v = vars(json!({"long": "a".repeat(260)}));
         let r = Renderer::new(&v, None, env);
         let err = r
@@ -404,6 +523,65 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("260 characters, at most 253"), "{err}");
+    }
+
+    #[test]
+    fn values_never_appear_in_messages() {
+        let v = vars(json!({}));
+        let secret = |name: &str| (name == "PW").then(|| "Hunter2_secret".to_string());
+        let r = Renderer::new(&v, None, secret);
+        let err = r
+            .secret_name("x-{{ env.PW }}", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(using env.PW)"), "{err}");
+        assert!(!err.contains("Hunter2"), "{err}");
+        let err = r
+            .namespace_name("{{ env.PW }}", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("env.PW") && !err.contains("Hunter2"), "{err}");
+        // minijinja's detail could quote the value it failed to convert.
+        let err = r
+            .render("{{ env.PW | int }}", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("details are not shown"), "{err}");
+        assert!(!err.contains("Hunter2"), "{err}");
+    }
+
+    #[test]
+    fn templates_run_with_limits() {
+        let v = vars(json!({}));
+        let r = Renderer::new(&v, None, env);
+        let err = r
+            .render(
+                "{% for a in 'x' * 100000 %}{% for b in 'x' * 100000 %}{% endfor %}{% endfor %}",
+                None,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("stopped after"), "{err}");
+        let err = r
+            .render("{% for a in 'x' * 100 %}{{ 'x' * 1000 }}{% endfor %}", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 16384 bytes"), "{err}");
+    }
+
+    #[test]
+    fn untrusted_templates_read_only_allowed_env() {
+        let v = vars(json!({}));
+        let settings = crate::trust::Settings {
+            trust: Some(crate::trust::Trust::Untrusted),
+            allow_template_env: vec!["CI_USER".into()],
+            ..Default::default()
+        };
+        let policy = settings.policy(crate::trust::Trust::Trusted).unwrap();
+        let r = Renderer::new(&v, None, |_: &str| Some("value".to_string())).with_policy(policy);
+        assert_eq!(r.render("{{ env.CI_USER }}", None).unwrap(), "value");
+        let err = r.render("{{ env.HOME }}", None).unwrap_err().to_string();
+        assert!(err.contains("--allow-template-env HOME"), "{err}");
     }
 
     #[test]

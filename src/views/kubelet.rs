@@ -254,7 +254,8 @@ pub fn simulate(
     cluster: &Cluster,
     env: Env,
 ) -> Result<View, InputProblems> {
-    let names = Renderer::new(&config.vars, options.release.as_deref(), env);
+    let names = Renderer::new(&config.vars, options.release.as_deref(), env)
+        .with_policy(options.trust.clone());
     let default_rule;
     let rendered: Vec<Rule>;
     let rules: Vec<&Rule> = if config.rules.is_empty() {

@@ -79,6 +79,19 @@ impl Sidecar {
 
     /// Run one phase of the plugin in `app` as Argo CD does.
     fn run(&self, phase: &str, app: &Path, name: &str, namespace: &str) -> Output {
+        self.run_with(phase, app, name, namespace, &[])
+    }
+
+    /// [`Self::run`] with more environment: Argo CD's build variables, or `ARGOCD_ENV_*`
+    /// from the Application's `source.plugin.env`.
+    fn run_with(
+        &self,
+        phase: &str,
+        app: &Path,
+        name: &str,
+        namespace: &str,
+        env: &[(&str, &str)],
+    ) -> Output {
         let argv = argv(phase);
         let out = Command::new(&argv[0])
             .args(&argv[1..])
@@ -99,6 +112,7 @@ impl Sidecar {
             .env("HELM_REGCRED_BIN", bin())
             .env("HELM_REGCRED_CREDENTIALS", self.credentials.path())
             .env("KUSTOMIZE_PLUGIN_HOME", self.plugin_home.path())
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         assert_no_password(&out);
@@ -392,4 +406,203 @@ fn sidecar_patch_is_consistent() {
         secret_volume["secret"]["secretName"],
         "helm-regcred-credentials"
     );
+}
+
+/// The demo chart's rules with its `credentials:` (or `secret:`) replaced: what a team could
+/// commit to its own repository.
+fn hostile_app(credentials: &str, secret: &str) -> tempfile::TempDir {
+    let dir = app(CHART);
+    edit(
+        dir.path(),
+        "regcred.yaml",
+        "      env: {username: REGISTRY_USER, password: REGISTRY_PASSWORD}\n",
+        &format!("      {credentials}\n"),
+    );
+    edit(
+        dir.path(),
+        "regcred.yaml",
+        "    secret: demo-pull\n",
+        &format!("    secret: {secret}\n"),
+    );
+    edit(
+        dir.path(),
+        "regcred.yaml",
+        "secrets: [demo-pull]",
+        &format!("secrets: [{secret}]"),
+    );
+    dir
+}
+
+/// A failed generate: nothing on stdout, and `expected` in the reason.
+fn assert_refused(out: &Output, expected: &str) {
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "generate succeeded: {}",
+        text(&out.stdout)
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+}
+
+/// Rules from the app's repository are untrusted in the plugin: they reach the exported
+/// credentials and nothing else of the repo server (its files, environment, other logins).
+#[test]
+fn rules_from_the_repository_read_only_the_exported_credentials() {
+    let sidecar = Sidecar::new();
+    let password_file = sidecar.credentials.path().join("REGISTRY_PASSWORD");
+    let cases: Vec<(String, &str, String)> = vec![
+        (
+            "file: /proc/self/environ".into(),
+            "demo-pull",
+            "the rules are untrusted and may not read /proc/self/environ".into(),
+        ),
+        (
+            "file: ../../../../../../etc/passwd".into(),
+            "demo-pull",
+            "may not read ../../../../../../etc/passwd".into(),
+        ),
+        (
+            format!("file: {}", password_file.display()),
+            "demo-pull",
+            format!("may not read {}", password_file.display()),
+        ),
+        (
+            "env: {username: HOME, password: REGISTRY_PASSWORD}".into(),
+            "demo-pull",
+            "may not read environment variable HOME".into(),
+        ),
+        (
+            "dockerConfig: null".into(),
+            "demo-pull",
+            "may not read".into(),
+        ),
+        (
+            "env: {username: REGISTRY_USER, password: REGISTRY_PASSWORD}".into(),
+            "\"x-{{ env.REGISTRY_PASSWORD }}\"",
+            "templates may not read `env.REGISTRY_PASSWORD`".into(),
+        ),
+    ];
+    for (credentials, secret, expected) in &cases {
+        let dir = hostile_app(credentials, secret);
+        let out = sidecar.run("generate", dir.path(), "shop", "shop");
+        assert_refused(&out, expected);
+        // Nothing of the process environment is quoted either.
+        assert!(
+            !text(&out.stderr).contains("ARGOCD_APP_NAME="),
+            "{credentials}"
+        );
+    }
+
+    // The app chooses the rules path: it stays inside the app directory.
+    let dir = app(CHART);
+    let out = sidecar.run_with(
+        "generate",
+        dir.path(),
+        "shop",
+        "shop",
+        &[("ARGOCD_ENV_REGCRED_RULES", "../../etc/passwd")],
+    );
+    assert_refused(
+        &out,
+        "REGCRED_RULES must be a relative path inside the app directory",
+    );
+}
+
+/// Kustomize apps too: kustomize runs helm-regcred as a transformer with the rules resource
+/// as its config, and the policy the plugin exported applies there as well.
+#[test]
+fn kustomize_transformer_rules_are_untrusted_too() {
+    let sidecar = Sidecar::new();
+    let dir = app(crate::kustomize::EXAMPLE);
+    edit(
+        dir.path(),
+        "regcred.yaml",
+        "env: {username: REGISTRY_USER, password: REGISTRY_PASSWORD}",
+        "file: /proc/self/environ",
+    );
+    let out = sidecar.run("generate", dir.path(), "shop", "shop");
+    assert_refused(
+        &out,
+        "the rules are untrusted and may not read /proc/self/environ",
+    );
+}
+
+/// With a directory per Argo CD project in the credentials volume, an app gets its project's
+/// login and cannot name another team's variables.
+#[test]
+fn each_project_gets_its_own_credentials() {
+    let sidecar = Sidecar::new();
+    let team = sidecar.credentials.path().join("team-a");
+    std::fs::create_dir(&team).unwrap();
+    std::fs::write(team.join("TEAM_A_USER"), "team-a-robot").unwrap();
+    std::fs::write(team.join("TEAM_A_PASSWORD"), TEST_PASSWORD).unwrap();
+    let dir = hostile_app(
+        "env: {username: TEAM_A_USER, password: TEAM_A_PASSWORD}",
+        "demo-pull",
+    );
+    let project = [("ARGOCD_APP_PROJECT_NAME", "team-a")];
+    let out = sidecar.run_with("generate", dir.path(), "shop", "shop", &project);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = by_id(docs(&text(&out.stdout)));
+    let secret = got
+        .iter()
+        .find(|(k, _)| k.0 == "Secret" && k.2 == "demo-pull")
+        .map(|(_, v)| v.clone())
+        .expect("the pull Secret");
+    let auths = pull_secret_auths(&secret);
+    assert_eq!(
+        auths["auths"]["registry.example.com"]["username"], "team-a-robot",
+        "{auths}"
+    );
+
+    // The top-level login is not exported for team-a's apps, so not readable either.
+    let dir = app(CHART);
+    let out = sidecar.run_with("generate", dir.path(), "shop", "shop", &project);
+    assert_refused(&out, "may not read environment variable REGISTRY_USER");
+}
+
+/// `HELM_ARGS` comes from the Application: untrusted, only values files inside the app and
+/// `--set` pass, so an app cannot make Helm run a program or read the server's files.
+#[test]
+fn helm_args_of_an_untrusted_app_are_limited() {
+    let sidecar = Sidecar::new();
+    let dir = app(CHART);
+    for (args, expected) in [
+        ("--post-renderer cat", "--post-renderer is not allowed"),
+        (
+            "-f /etc/passwd",
+            "values file /etc/passwd is not inside the app directory",
+        ),
+        (
+            "--values=../../x.yaml",
+            "values file ../../x.yaml is not inside",
+        ),
+        (
+            "-f http://169.254.169.254/x",
+            "is not inside the app directory",
+        ),
+        ("--set-file a=/etc/passwd", "--set-file is not allowed"),
+        ("--set", "a flag at the end has no value"),
+    ] {
+        let out = sidecar.run_with(
+            "generate",
+            dir.path(),
+            "shop",
+            "shop",
+            &[("ARGOCD_ENV_HELM_ARGS", args)],
+        );
+        assert_refused(&out, expected);
+    }
+    let out = sidecar.run_with(
+        "generate",
+        dir.path(),
+        "shop",
+        "shop",
+        &[(
+            "ARGOCD_ENV_HELM_ARGS",
+            "-f values.yaml --set store.replicas=2",
+        )],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }

@@ -3,7 +3,8 @@
 //!
 //! What counts as a command (the convention the docs follow):
 //! - each command in a ```` ```sh ````, ```` ```bash ```` or ```` ```shell ```` block (a line,
-//!   with `\` continuations); a block runs as one shell script, so `export` carries on in it;
+//!   with `\` continuations); a page runs as one shell script, top to bottom, as a reader
+//!   would in one terminal (what one block exports, the next has);
 //! - each `$ ` line of a ```` ```console ```` block; the transcript's first output line must
 //!   appear in what the command prints (its exit status is the transcript's business);
 //! - a code span in a table cell that starts with `helm `, `helm-regcred `, `kpt ` or
@@ -18,7 +19,7 @@
 //! docs' placeholders filled in at its root: `chart/` (the demo chart), `regcred.yaml` (its
 //! rules) and `rendered.yaml` (its post-rendered stream). `PATH` holds `helm` (the major under
 //! test), `helm-regcred` (the test build), kubectl and kpt; `cargo run [--release] -- ARGS` is
-//! the test build with ARGS. Each block gets fresh Helm homes with the plugins installed, and a
+//! the test build with ARGS. Each page gets fresh Helm homes with the plugins installed, and a
 //! kubeconfig pointing at the read-only API stand-in of the Helm tests. A command naming
 //! `regcred-postrender` runs with Helm 4 only, one passing `helm-regcred` as the
 //! `--post-renderer` path with Helm 3 only, every other with both.
@@ -140,8 +141,18 @@ fn is_table_command(span: &str) -> bool {
             || w.starts_with("../")
             || (w.contains('/') && repo().join(w).exists())
     };
-    programs.iter().any(|p| span.starts_with(p))
-        && span.split_whitespace().skip(1).any(names_a_file)
+    // `NAME=value program ...`: the environment a command needs, written before it.
+    let command = span
+        .split_whitespace()
+        .skip_while(|w| {
+            w.split_once('=').is_some_and(|(n, _)| {
+                !n.is_empty() && n.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    programs.iter().any(|p| command.starts_with(p))
+        && command.split_whitespace().skip(1).any(names_a_file)
 }
 
 const STATUS: &str = "exit status:";
@@ -324,7 +335,7 @@ impl Playground {
         playground
     }
 
-    /// Run `commands` (one block) as one script with Helm `major`; `Err` names the command that
+    /// Run `commands` (one page) as one script with Helm `major`; `Err` names the command that
     /// failed and what it printed.
     fn run(&self, major: u32, commands: &[&DocCommand]) -> Result<(), String> {
         let helm = if major == 3 { Helm::v3() } else { Helm::v4() };
@@ -407,16 +418,20 @@ impl Playground {
 #[test]
 fn every_command_the_docs_show_runs() {
     let files = doc_files();
-    let blocks: Vec<Block> = files.iter().flat_map(|f| extract(f)).collect();
-    let total: usize = blocks.iter().map(|b| b.commands.len()).sum();
+    // One script per file: a reader follows a page top to bottom in one shell, so what one
+    // block exports, the next has.
+    let pages: Vec<Vec<DocCommand>> = files
+        .iter()
+        .map(|f| extract(f).into_iter().flat_map(|b| b.commands).collect())
+        .collect();
+    let total: usize = pages.iter().map(Vec::len).sum();
     assert!(total > 20, "found only {total} commands in {files:?}");
     let playground = Playground::new();
     let mut not_run = Vec::new();
     let mut failures = Vec::new();
     let mut ran = 0;
-    for block in &blocks {
-        let runnable: Vec<&DocCommand> = block
-            .commands
+    for page in &pages {
+        let runnable: Vec<&DocCommand> = page
             .iter()
             .filter(|c| match &c.not_run {
                 Some(reason) => {

@@ -51,7 +51,10 @@ impl Package {
         cmd.env("PATH", std::env::join_paths(dirs).unwrap())
             .env_remove("HELM_REGCRED_RULES")
             .env("REGISTRY_USER", USER)
-            .env("REGISTRY_PASSWORD", TEST_PASSWORD);
+            .env("REGISTRY_PASSWORD", TEST_PASSWORD)
+            // The function's rules come from the package: untrusted, so whoever runs kpt
+            // names the variables they may read (examples/kpt/README.md).
+            .env("HELM_REGCRED_ALLOW_ENV", "REGISTRY_USER,REGISTRY_PASSWORD");
         cmd
     }
 
@@ -163,9 +166,27 @@ fn eval_with_fn_config_gives_the_kustomize_result() {
 fn eval_with_rules_path_config_map_gives_the_same() {
     // `-- rules=PATH` makes kpt pass a ConfigMap functionConfig naming the rules file; kpt
     // runs the function in its own working directory, so the path is absolute here.
+    // Untrusted rules named by path must be under the working directory (or an allowed
+    // directory): run from the package's parent, as the README does from the repository.
     let pkg = Package::new();
-    let rules = format!("rules={}", pkg.fn_config());
-    let out = pkg.eval(&["-o", "unwrap", "--", &rules]);
+    let parent = pkg.path().parent().unwrap();
+    let rules = format!(
+        "rules={}",
+        Path::new(pkg.path().file_name().unwrap())
+            .join("regcred.yaml")
+            .display()
+    );
+    let out = pkg
+        .kpt()
+        .current_dir(parent)
+        .args(["fn", "eval"])
+        .arg(pkg.path())
+        .arg("--exec")
+        .arg(format!("{} krm", bin().display()))
+        .args(["-o", "unwrap", "--", &rules])
+        .output()
+        .unwrap();
+    assert_no_password(&out);
     let got = ok(&out, "kpt fn eval -- rules=");
     assert_example_output(&applied_resources(&got), &example_baseline());
 }
@@ -177,6 +198,7 @@ fn eval_with_rules_flag_or_regcred_yaml_in_the_working_directory() {
     let pkg = Package::new();
     let out = pkg
         .kpt()
+        .current_dir(pkg.path()) // untrusted rules must be under the working directory
         .args(["fn", "eval"])
         .arg(pkg.path())
         .arg("--exec")
@@ -393,4 +415,127 @@ fn not_a_resource_list_fails() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// The package's rules with `credentials:` (and the secret name) replaced.
+fn hostile_package(credentials: &str, secret: &str) -> Package {
+    let pkg = Package::new();
+    edit(
+        pkg.path(),
+        "regcred.yaml",
+        "      env: {username: REGISTRY_USER, password: REGISTRY_PASSWORD}\n",
+        &format!("      {credentials}\n"),
+    );
+    edit(
+        pkg.path(),
+        "regcred.yaml",
+        "    secret: shop-pull\n",
+        &format!("    secret: {secret}\n"),
+    );
+    pkg
+}
+
+/// A package's rules are untrusted in the KRM function: they read only what whoever runs kpt
+/// allowed (here the two variables of the example), not the machine's files, environment or
+/// other rules files. Each refusal is an error result on the config and writes nothing.
+#[test]
+fn package_rules_are_untrusted_by_default() {
+    let mut original = BTreeMap::new();
+    collect(&repo().join(EXAMPLE), &repo().join(EXAMPLE), &mut original);
+    for (credentials, secret, expected) in [
+        (
+            "file: /proc/self/environ",
+            "shop-pull",
+            "the rules are untrusted and may not read /proc/self/environ",
+        ),
+        (
+            "file: ../../../../../../../etc/passwd",
+            "shop-pull",
+            "may not read ../../../../../../../etc/passwd",
+        ),
+        (
+            "env: {username: HOME, password: REGISTRY_PASSWORD}",
+            "shop-pull",
+            "may not read environment variable HOME",
+        ),
+        (
+            "dockerConfig: /root/.docker/config.json",
+            "shop-pull",
+            "may not read /root/.docker/config.json",
+        ),
+        (
+            "env: {username: REGISTRY_USER, password: REGISTRY_PASSWORD}",
+            "\"{{ env.REGISTRY_PASSWORD }}\"",
+            "templates may not read `env.REGISTRY_PASSWORD`",
+        ),
+    ] {
+        let pkg = hostile_package(credentials, secret);
+        let out = pkg.eval(&["--fn-config", &pkg.fn_config()]);
+        assert!(!out.status.success(), "{credentials}");
+        let stderr = text(&out.stderr);
+        // A result: on the config for sources, on the resource for a template.
+        assert!(stderr.contains("[error] "), "{stderr}");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert!(!stderr.contains("PATH="), "{stderr}");
+        let mut files = pkg.files();
+        files.remove(Path::new("regcred.yaml"));
+        let mut want = original.clone();
+        want.remove(Path::new("regcred.yaml"));
+        assert_eq!(files, want, "{credentials}: the package was changed");
+    }
+
+    // A rules file named by path must be where kpt runs, or allowed: not any file.
+    let pkg = Package::new();
+    let out = pkg.eval(&["-o", "unwrap", "--", "rules=/etc/passwd"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the rules file /etc/passwd is not under the working directory"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("root:"), "{stderr}");
+}
+
+/// Whoever runs kpt grants more: a directory of login files, or `--trust trusted`.
+#[test]
+fn whoever_runs_kpt_allows_more() {
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(
+        creds.path().join("login"),
+        format!("{USER}:{TEST_PASSWORD}\n"),
+    )
+    .unwrap();
+    let pkg = hostile_package(
+        &format!("file: {}", creds.path().join("login").display()),
+        "shop-pull",
+    );
+    let out = pkg
+        .kpt()
+        .args(["fn", "eval"])
+        .arg(pkg.path())
+        .arg("--exec")
+        .arg(format!("{} krm", bin().display()))
+        .args(["--fn-config", &pkg.fn_config(), "-o", "unwrap"])
+        .env("HELM_REGCRED_ALLOW_DIR", creds.path())
+        .output()
+        .unwrap();
+    assert_no_password(&out);
+    let got = ok(&out, "kpt fn eval with --allow-dir");
+    assert_example_output(&applied_resources(&got), &example_baseline());
+
+    // Trusted on the exec line: the variables need no allow-list.
+    let pkg = Package::new();
+    let out = pkg
+        .kpt()
+        .args(["fn", "eval"])
+        .arg(pkg.path())
+        .arg("--exec")
+        .arg(format!("{} krm --trust trusted", bin().display()))
+        .args(["--fn-config", &pkg.fn_config(), "-o", "unwrap"])
+        .env_remove("HELM_REGCRED_ALLOW_ENV")
+        .output()
+        .unwrap();
+    assert_no_password(&out);
+    let got = ok(&out, "kpt fn eval --trust trusted");
+    assert_example_output(&applied_resources(&got), &example_baseline());
 }

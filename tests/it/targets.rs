@@ -4,7 +4,7 @@
 use helm_regcred::{Config, Request, Stream};
 use serde_json::{Value, json};
 
-use crate::util::{corpus, regcred, rules_file, run_with_stdin};
+use crate::util::{corpus, fixture_streams, regcred, rules_file, run_with_stdin};
 
 fn env(name: &str) -> Option<String> {
     Some(format!("value-of-{name}"))
@@ -57,18 +57,58 @@ fn strip_annotations(doc: &mut Value, keys: &[&str]) {
     }
 }
 
-const CHART_CHECKSUMS: &[&str] = &["spaceone.auto-deploy-flag", "spaceone.application-flag"];
+/// The charts' own checksum annotations of the embedded config: the corpus's Cloudforet and the
+/// fixture chart `platform`.
+const CHART_CHECKSUMS: &[&str] = &[
+    "spaceone.auto-deploy-flag",
+    "spaceone.application-flag",
+    "platform.example.com/",
+];
 
+/// The corpus's Cloudforet rendered without and with the seed values, by Helm 3 and Helm 4.
 #[test]
 fn cloudforet_oracle() {
+    let Some(corpus) = corpus() else { return };
+    let read =
+        |dir: &str, file: &str| std::fs::read_to_string(corpus.join(dir).join(file)).unwrap();
+    let pairs = ["postrender-helm3", "postrender-helm4"].map(|dir| {
+        let (before, oracle) = (
+            read(dir, "cloudforet-defaults.yaml"),
+            read(dir, "cloudforet.yaml"),
+        );
+        (dir.to_owned(), before, oracle)
+    });
+    check_cloudforet_oracle(&pairs);
+}
+
+/// The same oracle on the fixture chart `platform`, a miniature of Cloudforet, rendered during
+/// the test by the real Helm 3 and Helm 4 without and with tests/fixtures/values/platform-seed.yaml.
+#[test]
+fn cloudforet_oracle_on_the_platform_fixture() {
+    let stream = |name: &str| {
+        let streams = fixture_streams();
+        let found = streams.iter().find(|s| s.name == name);
+        found
+            .unwrap_or_else(|| panic!("no fixture stream {name}"))
+            .text
+            .clone()
+    };
+    let pairs = ["helm3", "helm4"].map(|helm| {
+        let before = stream(&format!("{helm}/platform-defaults"));
+        let oracle = stream(&format!("{helm}/platform-seed"));
+        (helm.to_owned(), before, oracle)
+    });
+    check_cloudforet_oracle(&pairs);
+}
+
+/// examples/cloudforet/regcred.yaml applied to each "before" gives what Helm renders from the
+/// seed values (the oracle), but for the Secrets it adds and the checksum annotations.
+fn check_cloudforet_oracle(pairs: &[(String, String, String)]) {
     let rules =
         std::fs::read_to_string(crate::helm::repo().join("examples/cloudforet/regcred.yaml"))
             .unwrap();
-    for dir in ["postrender-helm3", "postrender-helm4"] {
-        let before =
-            std::fs::read_to_string(corpus().join(dir).join("cloudforet-defaults.yaml")).unwrap();
-        let oracle = std::fs::read_to_string(corpus().join(dir).join("cloudforet.yaml")).unwrap();
-        let (out, plan) = render_twice(&before, &rules);
+    for (dir, before, oracle) in pairs {
+        let (out, plan) = render_twice(before, &rules);
 
         // The Secrets helm-regcred adds on purpose: in spaceone, and in spaceone-plugin where
         // the scheduler starts plugin pods (read from the embedded config).
@@ -85,7 +125,7 @@ fn cloudforet_oracle() {
                 .all(|s| s["kind"] == "Secret" && s["metadata"]["name"] == "my-credential")
         );
 
-        let mut want = documents(&oracle);
+        let mut want = documents(oracle);
         assert_eq!(got.len(), want.len(), "{dir}: same documents");
         let mut restarted = 0;
         for (i, (g, w)) in got.iter_mut().zip(want.iter_mut()).enumerate() {
@@ -119,7 +159,7 @@ fn cloudforet_oracle() {
 
         // Minimal: nothing is removed or rewritten, only lines added — the embedded config
         // gains exactly its two lines inside the |- block, at the block's indentation.
-        let deleted = similar::TextDiff::from_lines(&before, &out)
+        let deleted = similar::TextDiff::from_lines(before, &out)
             .iter_all_changes()
             .filter(|c| c.tag() == similar::ChangeTag::Delete)
             .count();
@@ -156,20 +196,39 @@ fn rules(extra: &str) -> String {
 
 #[test]
 fn prometheus_and_alertmanager_custom_resources() {
+    let Some(corpus) = corpus() else { return };
+    let inputs = ["postrender-helm3", "postrender-helm4"].map(|dir| {
+        let path = corpus.join(dir).join("kube-prometheus-stack.yaml");
+        (dir.to_owned(), std::fs::read_to_string(path).unwrap())
+    });
+    check_prometheus_and_alertmanager(&inputs);
+}
+
+/// The fixture chart `workloads` holds one Prometheus and one Alertmanager (with an empty list).
+#[test]
+fn prometheus_and_alertmanager_custom_resources_in_the_fixtures() {
+    let inputs: Vec<(String, String)> = fixture_streams()
+        .iter()
+        .filter(|s| s.name.ends_with("/workloads"))
+        .map(|s| (s.name.clone(), s.text.clone()))
+        .collect();
+    assert_eq!(inputs.len(), 2, "Helm 3 and Helm 4");
+    check_prometheus_and_alertmanager(&inputs);
+}
+
+fn check_prometheus_and_alertmanager(inputs: &[(String, String)]) {
     let rules = rules(
         "  - name: prometheus-cr\n    match: {kinds: [Prometheus, Alertmanager]}\n    target: {path: \"$.spec.imagePullSecrets\"}\n",
     );
-    for dir in ["postrender-helm3", "postrender-helm4"] {
-        let input =
-            std::fs::read_to_string(corpus().join(dir).join("kube-prometheus-stack.yaml")).unwrap();
-        let (out, plan) = render_twice(&input, &rules);
+    for (dir, input) in inputs {
+        let (out, plan) = render_twice(input, &rules);
         let crs: Vec<_> = plan
             .changes
             .iter()
             .filter(|c| c.path == "$.spec.imagePullSecrets")
             .collect();
         assert_eq!(crs.len(), 2, "{dir}: one Prometheus and one Alertmanager");
-        let before = documents(&input);
+        let before = documents(input);
         let after = documents(&out);
         assert_eq!(after.len(), before.len() + 1, "{dir}: plus one Secret");
         for (b, a) in before.iter().zip(&after[1..]) {

@@ -1,28 +1,38 @@
-//! Shared test helpers: where the corpus and the real tools are, and how to run the binary.
+//! Shared test helpers: the test inputs (fixtures, corpus), the real tools, and how to run the
+//! binary.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// `../shared/corpus` beside the checkout (or `$HELM_REGCRED_CORPUS`). Missing = failure: the
-/// corpus tests are the proof that real charts pass through unharmed.
-pub fn corpus() -> PathBuf {
-    let dir = std::env::var_os("HELM_REGCRED_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    assert!(
-        dir.join("postrender-helm3").is_dir(),
-        "corpus not found at {} (set HELM_REGCRED_CORPUS or run scripts/test)",
-        dir.display()
-    );
-    dir
+/// The two tiers of inputs (tests/fixtures/support.rs, shared with the fast path's unit tests):
+/// `corpus()` is `Some` when the corpus is there, announces loudly when it is not, and panics when
+/// it is missing under `CI=true`; `fixture_streams` are the repository's own charts rendered by
+/// the real Helm 3 and Helm 4, plus hand-written streams.
+#[allow(dead_code)]
+mod tiers {
+    include!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/support.rs"
+    ));
+}
+pub use tiers::{FixtureStream, corpus, fixtures_dir};
+
+/// Every fixture stream. The rendered ones need the real Helm 3 and Helm 4, like every Helm test
+/// here: missing is a failure, never a skip.
+pub fn fixture_streams() -> &'static [FixtureStream] {
+    let streams = tiers::fixture_streams(true);
+    assert!(streams.len() >= 8, "fixture streams: {streams:?}");
+    streams
 }
 
-/// The 16 post-renderer inputs: exactly what Helm 3 and Helm 4 send.
-pub fn postrender_inputs() -> Vec<PathBuf> {
+/// The 16 post-renderer inputs of the corpus tier, exactly what Helm 3 and Helm 4 send, or
+/// `None` (announced) without the corpus.
+pub fn postrender_inputs() -> Option<Vec<PathBuf>> {
+    let corpus = corpus()?;
     let mut files = Vec::new();
     for dir in ["postrender-helm3", "postrender-helm4"] {
-        let mut these: Vec<PathBuf> = std::fs::read_dir(corpus().join(dir))
+        let mut these: Vec<PathBuf> = std::fs::read_dir(corpus.join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -35,7 +45,7 @@ pub fn postrender_inputs() -> Vec<PathBuf> {
         16,
         "expected 16 corpus inputs, found {files:?}"
     );
-    files
+    Some(files)
 }
 
 /// A real tool installed by `scripts/tools`. Never skips: a missing tool is a failure, because a

@@ -10,7 +10,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::helm::{Helm, repo};
-use crate::util::{TEST_PASSWORD, bin, corpus, regcred};
+use crate::util::{TEST_PASSWORD, bin, corpus, fixtures_dir, regcred};
 
 const UMBRELLA: &str = "examples/charts/umbrella";
 const UMBRELLA_RULES: &str = "examples/charts/umbrella/regcred.yaml";
@@ -31,12 +31,21 @@ fn helm(major: Major) -> Helm {
     }
 }
 
-fn ingress_chart() -> PathBuf {
-    corpus().join("charts/ingress-nginx")
-}
-
-fn ingress_values() -> PathBuf {
-    corpus().join("values/ingress-nginx-daemonset.yaml")
+/// Ingress controller charts, each with its DaemonSet values: the fixture chart edge-proxy (made
+/// in ingress-nginx's shape) always, and the real ingress-nginx when the corpus is there.
+fn ingress_charts() -> Vec<(PathBuf, PathBuf)> {
+    let fixtures = fixtures_dir();
+    let mut charts = vec![(
+        fixtures.join("charts/edge-proxy"),
+        fixtures.join("values/edge-proxy-daemonset.yaml"),
+    )];
+    if let Some(corpus) = corpus() {
+        charts.push((
+            corpus.join("charts/ingress-nginx"),
+            corpus.join("values/ingress-nginx-daemonset.yaml"),
+        ));
+    }
+    charts
 }
 
 /// `helm-regcred values CHART -r RULES -f ...` run from the repo root.
@@ -329,18 +338,18 @@ fn umbrella_override_matches_post_renderer_helm4() {
 }
 
 fn check_ingress_nginx(major: Major) {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = ingress_rules(dir.path());
-    let user = ingress_values();
-    let (values_text, _) =
-        check_same_pod_specs(major, &ingress_chart(), &rules, &[&user], &["k8s-pull"]);
-    let specs = pod_specs(&values_text);
-    // The DaemonSet of the daemonset values, the default backend, and the two admission
-    // webhook hook Jobs.
-    assert_eq!(specs.len(), 4, "{specs:#?}");
-    assert_eq!(specs.values().filter(|s| s.hook).count(), 2);
-    for (name, spec) in &specs {
-        assert_eq!(spec.pull_secrets, ["k8s-pull"], "{name}");
+    for (chart, user) in ingress_charts() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = ingress_rules(dir.path());
+        let (values_text, _) = check_same_pod_specs(major, &chart, &rules, &[&user], &["k8s-pull"]);
+        let specs = pod_specs(&values_text);
+        // The DaemonSet of the daemonset values, the default backend, and the two admission
+        // webhook hook Jobs.
+        assert_eq!(specs.len(), 4, "{}: {specs:#?}", chart.display());
+        assert_eq!(specs.values().filter(|s| s.hook).count(), 2);
+        for (name, spec) in &specs {
+            assert_eq!(spec.pull_secrets, ["k8s-pull"], "{name}");
+        }
     }
 }
 
@@ -356,18 +365,20 @@ fn ingress_nginx_override_matches_post_renderer_helm4() {
 
 #[test]
 fn the_override_for_ingress_nginx_is_one_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = ingress_rules(dir.path());
-    let out = values(&ingress_chart(), &rules, &[&ingress_values()], &[]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    assert_eq!(body, ["imagePullSecrets:", "- name: k8s-pull"]);
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("imagePullSecrets: + k8s-pull (images from registry.k8s.io)"),
-        "{stderr}"
-    );
+    for (chart, user) in ingress_charts() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = ingress_rules(dir.path());
+        let out = values(&chart, &rules, &[&user], &[]);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(body, ["imagePullSecrets:", "- name: k8s-pull"]);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("imagePullSecrets: + k8s-pull (images from registry.k8s.io)"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
@@ -560,39 +571,40 @@ fn not_a_chart_and_bad_rules_are_reported() {
 
 #[test]
 fn templated_secret_names_are_rendered_or_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("regcred.yaml");
-    let chart = ingress_chart();
-    // `vars` are known when the override is written: the name is rendered.
-    std::fs::write(
-        &rules,
-        INGRESS_RULES.replace("secret: k8s-pull", "secret: \"{{ vars.team }}-pull\"")
-            + "vars: {team: edge}\n",
-    )
-    .unwrap();
-    let out = values(&chart, &rules, &[], &[]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("edge-pull") && !stdout.contains("{{"),
-        "{stdout}"
-    );
-    // `release` is not: an override is not tied to a release, so say so instead of writing
-    // a literal template into the values.
-    std::fs::write(
-        &rules,
-        INGRESS_RULES.replace("secret: k8s-pull", "secret: \"{{ release }}-pull\""),
-    )
-    .unwrap();
-    let out = values(&chart, &rules, &[], &[]);
-    assert!(!out.status.success() && out.stdout.is_empty());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("{{ release }}-pull") && stderr.contains("use the post-renderer"),
-        "{stderr}"
-    );
+    for (chart, _) in ingress_charts() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("regcred.yaml");
+        // `vars` are known when the override is written: the name is rendered.
+        std::fs::write(
+            &rules,
+            INGRESS_RULES.replace("secret: k8s-pull", "secret: \"{{ vars.team }}-pull\"")
+                + "vars: {team: edge}\n",
+        )
+        .unwrap();
+        let out = values(&chart, &rules, &[], &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("edge-pull") && !stdout.contains("{{"),
+            "{stdout}"
+        );
+        // `release` is not: an override is not tied to a release, so say so instead of writing
+        // a literal template into the values.
+        std::fs::write(
+            &rules,
+            INGRESS_RULES.replace("secret: k8s-pull", "secret: \"{{ release }}-pull\""),
+        )
+        .unwrap();
+        let out = values(&chart, &rules, &[], &[]);
+        assert!(!out.status.success() && out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("{{ release }}-pull") && stderr.contains("use the post-renderer"),
+            "{stderr}"
+        );
+    }
 }

@@ -203,6 +203,7 @@ pub fn run(action: Action, args: &Args) -> anyhow::Result<ExitCode> {
         let options = Options {
             namespace: split.namespace(env),
             release: split.release(command),
+            trust: super::trust::from_env(helm_regcred::trust::Trust::Trusted)?,
         };
         let unserved = hooks::helm3_unserved_hooks(printed, &config, &options, env);
         for line in &unserved {

@@ -1,6 +1,7 @@
 //! The fast path is held to one property: whatever it accepts, libyaml-safer reads to the very
-//! same tree. Checked on hand-written cases, on every document of the real-chart corpus, and on
-//! thousands of mutations of corpus documents (which is how it is kept from accepting errors).
+//! same tree. Checked on hand-written cases, on every document of the test fixtures (charts
+//! rendered by the real Helm 3 and 4) and of the real-chart corpus when it is there, and on
+//! thousands of mutations of those documents (which is how it is kept from accepting errors).
 
 use std::path::{Path, PathBuf};
 
@@ -168,18 +169,20 @@ fn stops_at_an_unwanted_kind_like_libyaml() {
     accepted("spec:\n  kind: CustomResourceDefinition\n");
 }
 
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+/// The test inputs' two tiers, shared with the integration tests (see that file): the fixture
+/// charts rendered by the real Helm 3 and Helm 4 and the other fixture files always, the corpus
+/// when it is there (announced when not; required under `CI=true`).
+#[allow(dead_code)]
+mod tiers {
+    include!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/support.rs"
+    ));
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (the corpus belongs beside the checkout)",
-                dir.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .collect();
     entries.sort();
@@ -192,35 +195,73 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every document of every YAML file in the corpus (rendered charts, values files, and the
-/// chart's unrendered templates, which are mostly not YAML at all).
-fn corpus_documents() -> Vec<(String, String)> {
+/// Every document of `text`, named after where it came from.
+fn documents_of(name: &str, text: &str, docs: &mut Vec<(String, String)>) {
+    let stream = crate::input::stream::Stream::parse(text.as_bytes()).unwrap();
+    for doc in &stream.docs {
+        docs.push((
+            format!("{name} document {}", doc.index),
+            stream.doc_text(doc).to_owned(),
+        ));
+    }
+}
+
+/// Every document of every YAML file under `dir`.
+fn documents_under(dir: &Path) -> Vec<(String, String)> {
     let mut files = Vec::new();
-    yaml_files(&corpus(), &mut files);
-    assert!(
-        files.len() > 40,
-        "corpus looks incomplete: {} files",
-        files.len()
-    );
+    yaml_files(dir, &mut files);
     let mut docs = Vec::new();
     for path in files {
-        let bytes = std::fs::read(&path).unwrap();
-        let stream = crate::input::stream::Stream::parse(&bytes).unwrap();
-        for doc in &stream.docs {
-            docs.push((
-                format!("{} document {}", path.display(), doc.index),
-                stream.doc_text(doc).to_owned(),
-            ));
-        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        documents_of(&path.display().to_string(), &text, &mut docs);
     }
     docs
 }
 
+/// Every document of the fixture tier: the fixture charts as Helm 3 and Helm 4 send them to a
+/// post-renderer (needed when scripts/test says HELM_REGCRED_REQUIRE_TOOLS=1; announced and
+/// left out without a Helm otherwise), and every YAML file under tests/fixtures (the
+/// hand-written streams, the charts' values, and their templates, which are mostly not YAML).
+fn fixture_documents() -> Vec<(String, String)> {
+    let required = std::env::var("HELM_REGCRED_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    let mut docs = Vec::new();
+    for stream in tiers::fixture_streams(required) {
+        if !stream.name.starts_with("streams/") {
+            documents_of(&stream.name, &stream.text, &mut docs);
+        }
+    }
+    docs.extend(documents_under(&tiers::fixtures_dir()));
+    docs
+}
+
+/// Every document of every YAML file in the corpus (rendered charts, values files, and the
+/// chart's unrendered templates, which are mostly not YAML at all), or `None` without it.
+fn corpus_documents() -> Option<Vec<(String, String)>> {
+    let docs = documents_under(&tiers::corpus()?);
+    assert!(
+        docs.len() > 1000,
+        "corpus looks incomplete: {} documents",
+        docs.len()
+    );
+    Some(docs)
+}
+
+#[test]
+fn every_fixture_document_reads_the_same_both_ways() {
+    every_document_reads_the_same_both_ways("fixture", fixture_documents());
+}
+
 #[test]
 fn every_corpus_document_reads_the_same_both_ways() {
+    if let Some(docs) = corpus_documents() {
+        every_document_reads_the_same_both_ways("corpus", docs);
+    }
+}
+
+fn every_document_reads_the_same_both_ways(tier: &str, docs: Vec<(String, String)>) {
     let (mut fast_count, mut total, mut workloads, mut fast_workloads) = (0, 0, 0, 0);
     let mut slow = Vec::new();
-    for (name, text) in corpus_documents() {
+    for (name, text) in docs {
         total += 1;
         let took = agrees(&text, &all).unwrap_or_else(|e| panic!("{name}: {e}"));
         fast_count += took as usize;
@@ -236,7 +277,7 @@ fn every_corpus_document_reads_the_same_both_ways() {
         }
     }
     eprintln!(
-        "fast path: {fast_count}/{total} corpus documents, {fast_workloads}/{workloads} workloads; deferred workloads: {slow:#?}"
+        "fast path: {fast_count}/{total} {tier} documents, {fast_workloads}/{workloads} workloads; deferred workloads: {slow:#?}"
     );
     // Pod-spec documents are what every post-render parses in full: they must not fall back to
     // the slow parser (a regression here is a 5-10x slowdown, invisible to other tests).
@@ -334,12 +375,29 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 }
 
 #[test]
+fn mutated_fixture_documents_never_read_differently() {
+    // 20 from the fixture files alone (no Helm), many more with the rendered charts.
+    mutated_documents_never_read_differently(fixture_documents(), 20);
+}
+
+#[test]
 fn mutated_corpus_documents_never_read_differently() {
-    let docs: Vec<_> = corpus_documents()
+    if let Some(docs) = corpus_documents() {
+        mutated_documents_never_read_differently(docs, 100);
+    }
+}
+
+/// `docs` (at least `fewest` of them small enough and taken by the fast path) mutated.
+fn mutated_documents_never_read_differently(docs: Vec<(String, String)>, fewest: usize) {
+    let docs: Vec<_> = docs
         .into_iter()
         .filter(|(_, text)| text.len() < 20_000 && fast(text, &all).is_some())
         .collect();
-    assert!(docs.len() > 100);
+    assert!(
+        docs.len() >= fewest,
+        "only {} documents to mutate",
+        docs.len()
+    );
     // HELM_REGCRED_MUTATIONS=N[,SEED] for a longer hunt than the suite's.
     let setting = std::env::var("HELM_REGCRED_MUTATIONS").unwrap_or_default();
     let mut parts = setting.split(',').map(|x| x.trim().parse::<u64>().ok());
