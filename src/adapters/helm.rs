@@ -355,10 +355,62 @@ mod tests {
     }
 
     #[test]
-    fn split_rejects_a_second_post_renderer_and_missing_values() {
-        let e = split("install", &strings(&["r", "c", "--post-renderer", "x"])).unwrap_err();
-        assert!(e.to_string().contains("its own post-renderer"), "{e}");
+    fn split_takes_our_flags_and_the_users_post_renderer() {
+        let s = split(
+            "template",
+            &strings(&[
+                "r",
+                "c",
+                "--post-renderer",
+                "./mine.sh",
+                "--post-renderer-args=a b",
+                "--post-renderer-args",
+                "--x",
+                "--regcred-set",
+                "user_id=1001",
+                "--regcred-set=team=ops",
+                "--regcred-rules=r.yaml",
+                "--set",
+                "image.tag=1",
+                "--color",
+                "never",
+                "--output-dir",
+                "out",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.post_renderer.as_deref(), Some("./mine.sh"));
+        assert_eq!(s.post_renderer_args, ["a b", "--x"]);
+        assert_eq!(
+            s.sets,
+            [
+                ("user_id".to_string(), "1001".to_string()),
+                ("team".to_string(), "ops".to_string())
+            ]
+        );
+        assert_eq!(s.rules, Some(PathBuf::from("r.yaml")));
+        assert_eq!(s.color, Color::Never);
+        assert!(s.output_dir);
+        // Helm gets its own flags, and none of ours or the chained post-renderer's.
+        assert_eq!(
+            s.helm_args,
+            strings(&["r", "c", "--set", "image.tag=1", "--output-dir", "out"])
+        );
+    }
+
+    #[test]
+    fn split_rejects_what_it_cannot_honour() {
         let e = split("install", &strings(&["r", "c", "--rules"])).unwrap_err();
         assert!(e.to_string().contains("--rules needs a value"), "{e}");
+        let e = split(
+            "install",
+            &strings(&["r", "c", "--post-renderer-args", "x"]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("without --post-renderer"), "{e}");
+        let e = split("install", &strings(&["r", "c", "--regcred-set", "1x=2"])).unwrap_err();
+        assert!(e.to_string().starts_with("--regcred-set: "), "{e}");
+        let e = split("install", &strings(&["r", "c", "--color=sometimes"])).unwrap_err();
+        assert!(e.to_string().contains("auto, always or never"), "{e}");
     }
 }
