@@ -54,8 +54,9 @@ enum Command {
     Values(commands::values::Args),
     /// `helm install` with helm-regcred as post-renderer (Helm 3 and Helm 4 alike).
     ///
-    /// `helm regcred install RELEASE CHART [helm flags] [--rules FILE] [--no-diff]`: Helm's flags,
-    /// output and exit code pass through; what helm-regcred changed is printed on stderr.
+    /// `helm regcred install RELEASE CHART [helm flags] [--regcred-rules FILE] [--regcred-set K=V]
+    /// [--no-diff]`: Helm's flags, output and exit code pass through (your own `--post-renderer`
+    /// runs before helm-regcred); what helm-regcred changed is printed on stderr.
     Install(commands::helm::Args),
     /// `helm upgrade` with helm-regcred as post-renderer; see `install`.
     Upgrade(commands::helm::Args),
