@@ -271,3 +271,48 @@ fn color_is_the_wrappers_on_both_majors() {
         );
     }
 }
+
+/// `check RELEASE CHART` takes the same flags: the rules' variables, and the user's own
+/// post-renderer, whose output is what gets installed (helm-regcred's is not run: check asks
+/// what the chart pulls without it).
+#[test]
+fn check_takes_regcred_set_and_the_users_post_renderer() {
+    let helm = Helm::v3().with_plugins(&[]);
+    let (_dir, rules) = rules_file(PER_USER);
+    let dir = tempfile::tempdir().unwrap();
+    let script = users_post_renderer(dir.path());
+    let out = helm
+        .user()
+        .args([
+            "regcred",
+            "check",
+            "demo",
+            CHART,
+            "--regcred-set",
+            "user_id=7",
+        ])
+        .arg("--regcred-rules")
+        .arg(&rules)
+        .arg("--post-renderer")
+        .arg(&script)
+        .args(["--post-renderer-args", "x"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("Pod/added-by-mine"), "{stdout}");
+    // Without the variable the rules cannot name the Secret: an error (2), not findings (1).
+    let out = helm
+        .user()
+        .args(["regcred", "check", "demo", CHART, "--regcred-rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--regcred-set user_id=VALUE"));
+}
