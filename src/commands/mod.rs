@@ -175,7 +175,16 @@ pub fn usage_error(e: clap::Error) -> ! {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        let _ = last_error::record(e.render().to_string().trim_end());
+        let message = e.render().to_string();
+        let _ = last_error::record(message.trim_end());
+        // Helm 4 would hide a post-renderer's usage error too: show it the way it shows any.
+        if std::env::args().nth(1).as_deref() == Some("post-render") && render::helm4_plugin() {
+            let _ = e.print();
+            let document = render::helm4_error_document(message.trim_end());
+            if write_stdout(document.as_bytes()).is_ok() {
+                std::process::exit(0);
+            }
+        }
     }
     e.exit()
 }

@@ -68,13 +68,11 @@ pub fn post_render(args: &Args) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let code = super::report_error(&e);
-            let helm4_plugin = super::process_env("HELM_PLUGIN_NAME").as_deref()
-                == Some(super::POSTRENDER_PLUGIN)
-                && super::process_env(super::ERROR_FILE_ENV).is_none();
-            if !helm4_plugin {
+            if !helm4_plugin() {
                 return code;
             }
-            match super::write_stdout(helm4_error_document(&e).as_bytes()) {
+            let message = format!("helm-regcred: error: {}", super::error_text(&e));
+            match super::write_stdout(helm4_error_document(&message).as_bytes()) {
                 // Exit 0, or Helm 4 discards the output along with the reason.
                 Ok(()) => ExitCode::SUCCESS,
                 Err(_) => code,
@@ -83,15 +81,21 @@ pub fn post_render(args: &Args) -> ExitCode {
     }
 }
 
+/// Run by Helm 4 as the `regcred-postrender` plugin, outside the `helm regcred` wrappers
+/// (which print the error file themselves). Helm 3 cannot load that plugin type at all.
+pub fn helm4_plugin() -> bool {
+    super::process_env("HELM_PLUGIN_NAME").as_deref() == Some(super::POSTRENDER_PLUGIN)
+        && super::process_env(super::ERROR_FILE_ENV).is_none()
+}
+
 /// The error as a YAML literal block (explicit indentation: any line of the message may start
 /// with spaces) that Helm 4 prints and refuses.
-fn helm4_error_document(e: &anyhow::Error) -> String {
+pub fn helm4_error_document(message: &str) -> String {
     let mut out = String::from("|2\n");
     let message = format!(
-        "helm-regcred: error: {}\n\n(helm-regcred failed. Helm 4 hides a post-renderer's \
-         stderr, so helm-regcred wrote its error as its output, which Helm refuses: it is not \
-         a manifest. `helm regcred last-error` prints it again.)",
-        super::error_text(e)
+        "{message}\n\n(helm-regcred failed. Helm 4 hides a post-renderer's stderr, so \
+         helm-regcred wrote its error as its output, which Helm refuses: it is not a manifest. \
+         `helm regcred last-error` prints it again.)"
     );
     for line in message.lines() {
         out.push_str("  ");

@@ -464,13 +464,16 @@ fn every_command_the_docs_show_runs() {
             }
         }
     }
-    println!(
-        "docs: {ran} command runs; not run here ({}):",
+    // Straight to stderr, not `println!`: libtest captures only the print macros, and this
+    // list belongs in every run's output.
+    let mut list = format!(
+        "docs: {ran} command runs; not run here ({}):\n",
         not_run.len()
     );
     for line in &not_run {
-        println!("  {line}");
+        list.push_str(&format!("  {line}\n"));
     }
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), list.as_bytes());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

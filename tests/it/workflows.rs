@@ -183,6 +183,23 @@ fn helm4_bare_post_renderer_failure_shows_the_reason_without_a_terminal() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("unknown field `pasword`"), "{stderr}");
     assert!(stderr.contains("did you mean `password`?"), "{stderr}");
+    // A usage error too.
+    let out = helm
+        .user()
+        .args([
+            "template",
+            "demo",
+            CHART,
+            "--post-renderer",
+            "regcred-postrender",
+        ])
+        .args(["--post-renderer-args", "--bogus"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unexpected argument '--bogus'"), "{stderr}");
 }
 
 #[test]
