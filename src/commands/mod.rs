@@ -7,12 +7,15 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 pub mod chain;
 pub mod check;
+pub mod completion;
 pub mod create_secret;
 pub mod explain;
 pub mod helm;
+pub mod install_binary;
 pub mod krm;
 pub mod kustomize;
 pub mod last_error;
+pub mod manual;
 pub mod render;
 pub mod schema;
 pub mod trust;

@@ -234,6 +234,15 @@ fn console_commands(file: &str, body: &[(usize, &str)]) -> Vec<DocCommand> {
     out
 }
 
+/// A command naming an absolute path (other than `/dev/...`) could write outside the temp
+/// copy of the checkout, so it is not run unmarked.
+fn writes_outside(command: &str) -> bool {
+    command
+        .split_whitespace()
+        .map(|w| w.trim_matches(['\'', '"']))
+        .any(|w| w.starts_with('/') && !w.starts_with("/dev/"))
+}
+
 /// Which Helm majors a command is for.
 fn majors(command: &str) -> Vec<u32> {
     if command.contains("regcred-postrender") && command.contains("--post-renderer") {
@@ -439,6 +448,15 @@ fn every_command_the_docs_show_runs() {
                         "{}: {} — {reason}",
                         c.at,
                         c.text.lines().next().unwrap()
+                    ));
+                    false
+                }
+                // Only the temp copy may be written: an absolute path is somewhere else.
+                None if writes_outside(&c.text) => {
+                    failures.push(format!(
+                        "{}: names an absolute path outside the temp copy; mark it `{MARKER} ...` \
+                         or use a relative path: {}",
+                        c.at, c.text
                     ));
                     false
                 }
