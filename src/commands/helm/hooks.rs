@@ -24,22 +24,32 @@ pub fn helm3_unserved_hooks(
         Some((_, rest)) => rest.split("\nMANIFEST:\n").next().unwrap_or_default(),
         None => &text,
     };
-    let Ok(stream) = Stream::parse(yaml.as_bytes()) else {
+    let Ok(printed) = Stream::parse(yaml.as_bytes()) else {
         return Vec::new();
     };
-    let pre_hooks: Vec<usize> = stream
-        .docs
-        .iter()
-        .filter(|doc| {
-            let text = stream.doc_text(doc);
-            text.contains("helm.sh/hook")
-                && (text.contains("pre-install") || text.contains("pre-upgrade"))
-        })
-        .map(|doc| doc.index)
-        .collect();
-    if pre_hooks.is_empty() {
+    // Only the pre-install/pre-upgrade hooks are planned: another document the rules cannot
+    // handle must not hide them (Helm 3 post-rendered, and so checked, the rest already).
+    let mut hooks = String::new();
+    for doc in &printed.docs {
+        let text = printed.doc_text(doc);
+        if text.contains("helm.sh/hook")
+            && (text.contains("pre-install") || text.contains("pre-upgrade"))
+        {
+            if !doc.explicit_start {
+                hooks.push_str("---\n");
+            }
+            hooks.push_str(text);
+            if !hooks.ends_with('\n') {
+                hooks.push('\n');
+            }
+        }
+    }
+    if hooks.is_empty() {
         return Vec::new();
     }
+    let Ok(stream) = Stream::parse(hooks.as_bytes()) else {
+        return Vec::new();
+    };
     let request = Request::new(config, &stream)
         .options(options.clone())
         .env(env)
@@ -50,7 +60,6 @@ pub fn helm3_unserved_hooks(
     outcome
         .plan
         .lacking()
-        .filter(|c| pre_hooks.contains(&c.at.doc))
         .map(|c| {
             let what = match (&c.at.kind, &c.at.name) {
                 (Some(k), Some(n)) => format!("{k}/{n}"),
