@@ -76,10 +76,11 @@ enum Command {
     Values(commands::values::Args),
     /// `helm install` with helm-regcred as post-renderer (Helm 3 and Helm 4 alike).
     ///
-    /// `helm regcred install RELEASE CHART [helm flags] [--rules FILE] [--no-diff]`: Helm's flags,
-    /// output and exit code pass through; what helm-regcred changed is printed on stderr.
+    /// `helm regcred install RELEASE CHART [helm flags] [--regcred-rules FILE] [--regcred-set K=V]
+    /// [--no-diff]`: Helm's flags, output and exit code pass through (your own `--post-renderer`
+    /// runs before helm-regcred); what helm-regcred changed is printed on stderr.
     #[command(
-        override_usage = "helm-regcred install RELEASE CHART [helm flags] [-r FILE] [--no-diff]",
+        override_usage = "helm-regcred install RELEASE CHART [helm flags] [-r FILE] [--regcred-set K=V]... [--no-diff]",
         after_help = "Examples:
   helm regcred install app ./chart -n apps -r regcred.yaml
   helm regcred install app oci://registry.example.com/charts/app --version 1.2.3 -f values.yaml"
@@ -253,7 +254,7 @@ fn run() -> ExitCode {
         .and_then(|m| Cli::from_arg_matches(&m))
         .unwrap_or_else(|e| commands::usage_error(e));
     let result = match cli.command {
-        Command::PostRender(args) => commands::render::run(&args, &[]),
+        Command::PostRender(args) => Ok(commands::render::post_render(&args)),
         Command::Render { files, args } => commands::render::run(&args, &files),
         Command::Krm(args) => commands::krm::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Kustomize(args) => commands::kustomize::run(&args).map(|()| ExitCode::SUCCESS),

@@ -7,25 +7,50 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::engine::Env;
-use crate::rules;
+use crate::rules::{self, Config, RulesError};
 
 /// Arguments the wrappers cannot pass on.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ArgsError {
     #[error("{0} needs a value")]
     NeedsValue(String),
+    #[error("--regcred-set: {0}")]
+    BadSet(String),
+    #[error("--color {0}: expected auto, always or never")]
+    BadColor(String),
     #[error(
-        "{0}: helm regcred runs Helm with its own post-renderer; Helm takes only one (run helm \
-         itself to use another)"
+        "--post-renderer-args {0:?} without --post-renderer: there is no post-renderer of yours to give it to"
     )]
-    SecondPostRenderer(String),
+    ArgsWithoutPostRenderer(String),
+}
+
+/// `--color` of the wrappers (also `--colour`): helm-regcred's diff. Helm 4 has a flag of that
+/// name too; the wrappers take it, and Helm colours nothing the wrappers show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Color {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 /// The wrapper's arguments, sorted into helm-regcred's and Helm's.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Split {
+    /// `--regcred-rules FILE` (also `-r`/`--rules`, which Helm has not taken).
     pub rules: Option<PathBuf>,
+    /// `--regcred-set KEY=VALUE`, in order: template variables of the rules.
+    pub sets: Vec<(String, String)>,
+    /// `--no-diff`: print nothing of what helm-regcred changed (also quiets its warnings about
+    /// what Helm 3 cannot do).
     pub no_diff: bool,
+    pub color: Color,
+    /// The user's own `--post-renderer`: run before helm-regcred's.
+    pub post_renderer: Option<String>,
+    /// Its `--post-renderer-args`, in order.
+    pub post_renderer_args: Vec<String>,
+    /// `--output-dir` was given (Helm 3 then post-renders nothing).
+    pub output_dir: bool,
     /// Everything for Helm, in the order given.
     pub helm_args: Vec<String>,
     pub positionals: Vec<String>,
@@ -100,15 +125,46 @@ pub fn split(command: &str, args: &[String]) -> Result<Split, ArgsError> {
             s.positionals.extend(args[i + 1..].iter().cloned());
             break;
         }
-        if arg == "--no-diff" {
+        // helm-regcred's own flags: `--regcred-*` can never be Helm's; `--rules`, `--no-diff`
+        // and `--color` are not Helm 3's, and Helm 4's `--color` colours nothing we show.
+        let (name, inline) = match arg.strip_prefix("--").map(|l| l.split_once('=')) {
+            Some(Some((n, v))) => (n, Some(v.to_string())),
+            Some(None) => (&arg[2..], None),
+            None => ("", None),
+        };
+        let own_value = |i: &mut usize| -> Result<String, ArgsError> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => {
+                    let v = value(*i, arg)?;
+                    *i += 1;
+                    Ok(v)
+                }
+            }
+        };
+        if arg == "--no-diff" || arg == "--regcred-no-diff" {
             s.no_diff = true;
-        } else if arg == "--rules" || arg == "-r" {
+        } else if arg == "-r" {
             s.rules = Some(value(i, arg)?.into());
             i += 1;
-        } else if let Some(v) = arg.strip_prefix("--rules=") {
-            s.rules = Some(v.into());
-        } else if arg.starts_with("--post-renderer") {
-            return Err(ArgsError::SecondPostRenderer(arg.clone()));
+        } else if name == "rules" || name == "regcred-rules" {
+            s.rules = Some(own_value(&mut i)?.into());
+        } else if name == "regcred-set" {
+            let v = own_value(&mut i)?;
+            let set = rules::template::parse_set(&v).map_err(ArgsError::BadSet)?;
+            s.sets.push(set);
+        } else if name == "color" || name == "colour" || name == "regcred-color" {
+            let v = own_value(&mut i)?;
+            s.color = match v.as_str() {
+                "auto" => Color::Auto,
+                "always" => Color::Always,
+                "never" => Color::Never,
+                _ => return Err(ArgsError::BadColor(v)),
+            };
+        } else if name == "post-renderer" {
+            s.post_renderer = Some(own_value(&mut i)?);
+        } else if name == "post-renderer-args" {
+            s.post_renderer_args.push(own_value(&mut i)?);
         } else if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
@@ -131,6 +187,7 @@ pub fn split(command: &str, args: &[String]) -> Result<Split, ArgsError> {
             match name {
                 "namespace" => s.namespace = v,
                 "generate-name" => s.generate_name = true,
+                "output-dir" => s.output_dir = true,
                 _ => {}
             }
         } else if arg.len() >= 2 && arg.starts_with('-') {
@@ -159,6 +216,11 @@ pub fn split(command: &str, args: &[String]) -> Result<Split, ArgsError> {
             s.positionals.push(arg.clone());
         }
         i += 1;
+    }
+    if s.post_renderer.is_none()
+        && let Some(first) = s.post_renderer_args.first()
+    {
+        return Err(ArgsError::ArgsWithoutPostRenderer(first.clone()));
     }
     Ok(s)
 }
@@ -189,6 +251,19 @@ impl Split {
     /// The rules file: `--rules`, else `$HELM_REGCRED_RULES`, else `./regcred.yaml`.
     pub fn rules_path(&self, env: Env) -> std::io::Result<PathBuf> {
         rules::find_file(self.rules.as_deref(), env)
+    }
+
+    /// The rules file, with `--regcred-set` applied.
+    pub fn config(&self, env: Env) -> Result<Config, RulesError> {
+        let path = self.rules_path(env).map_err(|source| RulesError::Read {
+            path: ".".into(),
+            source,
+        })?;
+        let mut config = Config::load(&path)?;
+        for (key, value) in &self.sets {
+            config.set_var(key, value);
+        }
+        Ok(config)
     }
 }
 
@@ -280,10 +355,62 @@ mod tests {
     }
 
     #[test]
-    fn split_rejects_a_second_post_renderer_and_missing_values() {
-        let e = split("install", &strings(&["r", "c", "--post-renderer", "x"])).unwrap_err();
-        assert!(e.to_string().contains("its own post-renderer"), "{e}");
+    fn split_takes_our_flags_and_the_users_post_renderer() {
+        let s = split(
+            "template",
+            &strings(&[
+                "r",
+                "c",
+                "--post-renderer",
+                "./mine.sh",
+                "--post-renderer-args=a b",
+                "--post-renderer-args",
+                "--x",
+                "--regcred-set",
+                "user_id=1001",
+                "--regcred-set=team=ops",
+                "--regcred-rules=r.yaml",
+                "--set",
+                "image.tag=1",
+                "--color",
+                "never",
+                "--output-dir",
+                "out",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.post_renderer.as_deref(), Some("./mine.sh"));
+        assert_eq!(s.post_renderer_args, ["a b", "--x"]);
+        assert_eq!(
+            s.sets,
+            [
+                ("user_id".to_string(), "1001".to_string()),
+                ("team".to_string(), "ops".to_string())
+            ]
+        );
+        assert_eq!(s.rules, Some(PathBuf::from("r.yaml")));
+        assert_eq!(s.color, Color::Never);
+        assert!(s.output_dir);
+        // Helm gets its own flags, and none of ours or the chained post-renderer's.
+        assert_eq!(
+            s.helm_args,
+            strings(&["r", "c", "--set", "image.tag=1", "--output-dir", "out"])
+        );
+    }
+
+    #[test]
+    fn split_rejects_what_it_cannot_honour() {
         let e = split("install", &strings(&["r", "c", "--rules"])).unwrap_err();
         assert!(e.to_string().contains("--rules needs a value"), "{e}");
+        let e = split(
+            "install",
+            &strings(&["r", "c", "--post-renderer-args", "x"]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("without --post-renderer"), "{e}");
+        let e = split("install", &strings(&["r", "c", "--regcred-set", "1x=2"])).unwrap_err();
+        assert!(e.to_string().starts_with("--regcred-set: "), "{e}");
+        let e = split("install", &strings(&["r", "c", "--color=sometimes"])).unwrap_err();
+        assert!(e.to_string().contains("auto, always or never"), "{e}");
     }
 }

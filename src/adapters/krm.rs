@@ -269,7 +269,7 @@ impl<'a> ResourceList<'a> {
                 &resource_text(self.stream.text, config, &[]),
                 FUNCTION_CONFIG_ORIGIN,
             )?),
-            (_, "ConfigMap") => self.rules_from_config_map(config, policy),
+            (_, "ConfigMap") => self.rules_from_config_map(config, fallback, policy),
             (_, kind) => Err(KrmError::Config {
                 field: "functionConfig.kind".into(),
                 message: format!(
@@ -287,7 +287,14 @@ impl<'a> ResourceList<'a> {
         }
     }
 
-    fn rules_from_config_map(&self, config: &Node, policy: &Policy) -> Result<Config, KrmError> {
+    /// `kpt fn eval --exec` always sends a functionConfig: without `--fn-config` or `-- k=v`
+    /// it is a ConfigMap with no data, which then says nothing and the fallback applies.
+    fn rules_from_config_map(
+        &self,
+        config: &Node,
+        fallback: Option<&Path>,
+        policy: &Policy,
+    ) -> Result<Config, KrmError> {
         let data = config.get("data").filter(|n| !n.is_null());
         let entries = match data {
             None => &[][..],
@@ -296,6 +303,12 @@ impl<'a> ResourceList<'a> {
                 message: format!("must be a mapping, found {}", data.type_name()),
             })?,
         };
+        if entries.is_empty()
+            && let Some(path) = fallback
+        {
+            policy.check_rules_path(path)?;
+            return load_rules(path);
+        }
         let mut rules_path = None;
         for (key, value) in entries {
             let key = key.as_str().unwrap_or_default();
@@ -315,7 +328,7 @@ impl<'a> ResourceList<'a> {
                 field: format!("functionConfig.data.{RULES_KEY}"),
                 message: format!(
                     "is missing or empty; set it to the path of the rules file (kpt: `-- \
-                     {RULES_KEY}=regcred.yaml`)"
+                     {RULES_KEY}=regcred.yaml`), or run `helm-regcred krm --rules FILE`"
                 ),
             });
         };

@@ -3,7 +3,8 @@
 //! * `helm-regcred check [-r RULES] [-n NS] [--release R] [--output text|json|github]
 //!   [--strict] [FILE|-]...` reads manifests (stdin when no file is given);
 //! * `helm regcred check RELEASE CHART [helm flags]` renders the chart with `helm template`
-//!   (no post-renderer: the question is what the chart itself pulls) and checks that; Helm's
+//!   (not through helm-regcred, only through the user's own `--post-renderer` if given: the
+//!   question is what the chart itself pulls) and checks that; Helm's
 //!   command line is read by [`helm_regcred::adapters::helm`].
 //!
 //! Exit codes: 0 every private pull is covered, 1 findings (warnings too with `--strict`),
@@ -112,10 +113,27 @@ fn chart(flags: &Flags, split: &helm::Split) -> ExitCode {
         let trust = super::trust::from_env(Trust::Trusted)?;
         let rules = split.rules_path(&process_env)?;
         trust.check_rules_path(&rules)?;
-        let config = Config::load(&rules)?;
+        let mut config = Config::load(&rules)?;
+        for (key, value) in &split.sets {
+            config.set_var(key, value);
+        }
         let helm = helm::helm_bin(&process_env);
         let out = Command::new(&helm)
             .arg("template")
+            // The user's own post-renderer is part of what gets installed: Helm runs it here
+            // (before Helm's own arguments, which may end in `--`).
+            .args(
+                split
+                    .post_renderer
+                    .iter()
+                    .flat_map(|p| ["--post-renderer".to_string(), p.clone()]),
+            )
+            .args(
+                split
+                    .post_renderer_args
+                    .iter()
+                    .map(|a| format!("--post-renderer-args={a}")),
+            )
             .args(&split.helm_args)
             .stdin(Stdio::inherit())
             .stdout(Stdio::piped())

@@ -14,8 +14,9 @@ use helm_regcred::{Options, Request, engine};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Rules file to use when the ResourceList has no `functionConfig` (a `functionConfig`
-    /// always wins).
+    /// Rules file to use when the ResourceList's `functionConfig` names none (absent, or the
+    /// ConfigMap with no data that `kpt fn eval` sends without `--fn-config`); else
+    /// $HELM_REGCRED_RULES, else ./regcred.yaml if it exists. Rules in the functionConfig win.
     #[arg(short, long, env = "HELM_REGCRED_RULES", value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Namespace of items without `metadata.namespace`, when they will be applied to one that
@@ -56,7 +57,12 @@ fn transform(
     env: &dyn Fn(&str) -> Option<String>,
     policy: &Policy,
 ) -> Result<String, KrmError> {
-    let config = list.rules(args.rules.as_deref(), policy)?;
+    let fallback = args.rules.clone().or_else(|| {
+        helm_regcred::rules::find_file(None, env)
+            .ok()
+            .filter(|p| p.is_file())
+    });
+    let config = list.rules(fallback.as_deref(), policy)?;
     // KRM items carry their own namespaces: no release namespace unless the user names one.
     let options = Options {
         namespace: args.namespace.clone(),

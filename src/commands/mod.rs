@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+pub mod chain;
 pub mod check;
 pub mod completion;
 pub mod create_secret;
@@ -21,6 +22,9 @@ pub mod trust;
 pub mod values;
 
 pub use last_error::ERROR_FILE_ENV;
+
+/// The Helm 4 post-renderer plugin (plugins/regcred-postrender/plugin.yaml).
+pub const POSTRENDER_PLUGIN: &str = "regcred-postrender";
 
 /// `--color` for diffs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -94,7 +98,7 @@ pub fn print_warnings(warnings: &[helm_regcred::plan::Warning]) {
 /// Also recorded for `helm regcred last-error` (and the terminal, and the wrapper's error file):
 /// Helm 4 discards a post-renderer's stderr even when it fails. See `last_error`.
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
-    let message = format!("helm-regcred: error: {}", chain(e));
+    let message = format!("helm-regcred: error: {}", error_text(e));
     eprintln!("{message}");
     if let Err(why) = last_error::record(&message) {
         eprintln!(
@@ -152,7 +156,7 @@ fn internal_error_message(at: &str) -> String {
 
 /// The error and its causes, each once: most of our errors already name their cause in their
 /// own message, which `{:#}` would repeat.
-fn chain(e: &anyhow::Error) -> String {
+pub fn error_text(e: &anyhow::Error) -> String {
     let mut out = e.to_string();
     for cause in e.chain().skip(1) {
         let text = cause.to_string();
@@ -174,7 +178,16 @@ pub fn usage_error(e: clap::Error) -> ! {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        let _ = last_error::record(e.render().to_string().trim_end());
+        let message = e.render().to_string();
+        let _ = last_error::record(message.trim_end());
+        // Helm 4 would hide a post-renderer's usage error too: show it the way it shows any.
+        if std::env::args().nth(1).as_deref() == Some("post-render") && render::helm4_plugin() {
+            let _ = e.print();
+            let document = render::helm4_error_document(message.trim_end());
+            if write_stdout(document.as_bytes()).is_ok() {
+                std::process::exit(0);
+            }
+        }
     }
     e.exit()
 }

@@ -27,7 +27,9 @@ pub struct FieldPath {
 impl FieldPath {
     /// Parse a singular JSONPath; the error says what to write instead.
     pub fn parse(written: &str) -> Result<FieldPath, String> {
-        let query = parse_json_path(written).map_err(|e| format!("not a JSONPath: {e}"))?;
+        // The parser's own message is its grammar's (`--> 1:1 ... expected jp_query`): say
+        // instead what is wrong in the user's text and what to write.
+        let query = parse_json_path(written).map_err(|_| syntax_problem(written))?;
         let mut steps = Vec::new();
         for segment in query.segments {
             let selector = match segment {
@@ -92,6 +94,99 @@ impl fmt::Display for FieldPath {
     }
 }
 
+/// What is wrong with a path the JSONPath parser rejected, in the user's terms: the first
+/// place the singular subset (`$`, `.name`, `['key']`, `[0]`) cannot read, and the fix.
+fn syntax_problem(written: &str) -> String {
+    const EXAMPLES: &str =
+        "names and indexes, as in `$.spec.imagePullSecrets` or `$.data['app.yaml']`";
+    let at = |i: usize, what: String| format!("not a JSONPath at character {}: {what}", i + 1);
+    let Some(rest) = written.strip_prefix('$') else {
+        let fixed = if written.starts_with('.') || written.starts_with('[') {
+            format!("${written}")
+        } else {
+            format!("$.{written}")
+        };
+        return format!("not a JSONPath: it must start with `$` (write `{fixed}`)");
+    };
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let pos = i + 1; // in `written`
+        match bytes[i] {
+            b'.' => {
+                let name_len = rest[i + 1..]
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len() - i - 1);
+                if name_len == 0 {
+                    let next = rest[i + 1..].chars().next();
+                    return match next {
+                        None => at(pos, "the path ends in `.`; name the key after it".into()),
+                        Some('.') => at(
+                            pos,
+                            "`..` may match many places; name each step (`$.a.b.c`)".into(),
+                        ),
+                        Some(c) => at(
+                            pos + 1,
+                            format!(
+                                "`{c}` cannot start a dotted name; quote the key: `{}['{}']`",
+                                &written[..1 + i],
+                                key_until_end(&rest[i + 1..])
+                            ),
+                        ),
+                    };
+                }
+                let end = i + 1 + name_len;
+                if let Some(c) = rest[end..].chars().next()
+                    && c != '.'
+                    && c != '['
+                {
+                    let key = key_until_end(&rest[i + 1..]);
+                    return at(
+                        end + 1,
+                        format!(
+                            "`{c}` cannot appear in a dotted name; quote the key: `{}['{key}']`",
+                            &written[..1 + i]
+                        ),
+                    );
+                }
+                i = end;
+            }
+            b'[' => {
+                let Some(close) = rest[i..].find(']') else {
+                    return at(pos, "this `[` is never closed with `]`".into());
+                };
+                let inner = rest[i + 1..i + close].trim();
+                let quoted = inner.len() >= 2
+                    && ((inner.starts_with('\'') && inner.ends_with('\''))
+                        || (inner.starts_with('"') && inner.ends_with('"')));
+                if !(quoted || inner.chars().all(|c| c.is_ascii_digit()) && !inner.is_empty()) {
+                    return at(
+                        pos,
+                        format!(
+                            "`[{inner}]`: inside brackets write a quoted key (`['{}']`) or an index (`[0]`)",
+                            inner.trim_matches(['\'', '"'])
+                        ),
+                    );
+                }
+                i += close + 1;
+            }
+            c => {
+                return at(
+                    pos,
+                    format!("`{}` where `.name` or `[...]` should follow", c as char),
+                );
+            }
+        }
+    }
+    format!("not a JSONPath: write {EXAMPLES}")
+}
+
+/// The key text from here to the next `.` or `[` (what the user meant as one name).
+fn key_until_end(text: &str) -> &str {
+    let end = text.find(['.', '[']).unwrap_or(text.len());
+    &text[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +220,33 @@ mod tests {
             "$.a[-1]",
         ] {
             assert!(FieldPath::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_in_the_users_terms() {
+        let cases = [
+            ("spec.x", "it must start with `$` (write `$.spec.x`)"),
+            (".spec.x", "(write `$.spec.x`)"),
+            (
+                "$.data.app-config.yaml",
+                "character 11: `-` cannot appear in a dotted name; quote the key: `$.data['app-config']`",
+            ),
+            ("$.data['app.yaml'", "character 7: this `[` is never closed"),
+            (
+                "$.a[b]",
+                "`[b]`: inside brackets write a quoted key (`['b']`) or an index (`[0]`)",
+            ),
+            ("$.a.", "the path ends in `.`"),
+            (
+                "$x",
+                "character 2: `x` where `.name` or `[...]` should follow",
+            ),
+        ];
+        for (bad, wanted) in cases {
+            let e = FieldPath::parse(bad).unwrap_err();
+            assert!(e.contains(wanted), "{bad}: {e}");
+            assert!(!e.contains("jp_query") && !e.contains("-->"), "{bad}: {e}");
         }
     }
 }

@@ -25,6 +25,7 @@
 mod problem;
 mod raw;
 pub mod selector;
+mod shape;
 pub mod template;
 mod validate;
 
@@ -266,8 +267,14 @@ impl Config {
         // `Option` so that an empty document (`""`, only comments, a bare `---`) is reported
         // as empty rather than as "expected a mapping".
         let raw: Option<raw::RawConfig> = serde_saphyr::from_str_with_options(text, options)
-            .map_err(|e| RulesError::Invalid {
-                problems: vec![problem::from_yaml_error(&e, origin)],
+            .map_err(|e| {
+                // serde stops at the first mistake; the schema walk finds the others.
+                let first = problem::from_yaml_error(&e, origin);
+                let mut problems = shape::problems(text, origin);
+                problems.retain(|p| p.position != first.position);
+                problems.push(first);
+                problems.sort_by_key(|p| p.position);
+                RulesError::Invalid { problems }
             })?;
         validate::validate(raw, origin).map_err(|problems| RulesError::Invalid { problems })
     }

@@ -94,7 +94,7 @@ impl fmt::Display for Problem {
 /// Why a rules file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    #[error("cannot read rules file {}: {source}", path.display())]
+    #[error("cannot read rules file {}: {source}{}", path.display(), read_hint(source))]
     Read {
         path: PathBuf,
         #[source]
@@ -103,6 +103,17 @@ pub enum RulesError {
     /// Everything found wrong, in file order, so one run shows every fix to make.
     #[error("{}", Problems(problems))]
     Invalid { problems: Vec<Problem> },
+}
+
+/// Where a missing rules file could have come from instead.
+fn read_hint(source: &std::io::Error) -> &'static str {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        " (name the rules file with `-r FILE` — `--regcred-rules FILE` in `helm regcred \
+         install|upgrade|template|diff|check` — or set HELM_REGCRED_RULES; without either it \
+         is ./regcred.yaml)"
+    } else {
+        ""
+    }
 }
 
 impl RulesError {

@@ -279,7 +279,8 @@ impl<'a> Renderer<'a> {
                             return Err(fail(if path.len() == 1 {
                                 format!(
                                     "undefined variable `vars.{top}`: set it under `vars:` in \
-                                     the rules file, or with `--set {top}=VALUE`"
+                                     the rules file, or with `--set {top}=VALUE` (`--regcred-set {top}=VALUE` \
+                                     through `helm regcred`)"
                                 )
                             } else {
                                 format!(
@@ -470,7 +471,7 @@ mod tests {
         let cases = [
             (
                 "cred-{{ vars.user_id }}",
-                "undefined variable `vars.user_id`: set it under `vars:` in the rules file, or with `--set user_id=VALUE`",
+                "undefined variable `vars.user_id`: set it under `vars:` in the rules file, or with `--set user_id=VALUE` (`--regcred-set user_id=VALUE` through `helm regcred`)",
             ),
             ("{{ vars.team.id }}", "undefined variable `vars.team.id`"),
             (

@@ -192,6 +192,49 @@ fn eval_with_rules_path_config_map_gives_the_same() {
 }
 
 #[test]
+fn eval_with_rules_flag_or_regcred_yaml_in_the_working_directory() {
+    // kpt always sends a functionConfig (a ConfigMap with no data without --fn-config): it
+    // names no rules, so `--rules FILE`, else ./regcred.yaml, applies.
+    let pkg = Package::new();
+    let out = pkg
+        .kpt()
+        .current_dir(pkg.path()) // untrusted rules must be under the working directory
+        .args(["fn", "eval"])
+        .arg(pkg.path())
+        .arg("--exec")
+        .arg(format!(
+            "{} krm --rules {}",
+            bin().display(),
+            pkg.fn_config()
+        ))
+        .args(["-o", "unwrap"])
+        .output()
+        .unwrap();
+    let got = ok(&out, "kpt fn eval --exec 'krm --rules FILE'");
+    assert_example_output(&applied_resources(&got), &example_baseline());
+    let out = pkg
+        .kpt()
+        .current_dir(pkg.path())
+        .args(["fn", "eval", "--exec", "helm-regcred krm", "-o", "unwrap"])
+        .output()
+        .unwrap();
+    let got = ok(&out, "kpt fn eval --exec 'helm-regcred krm' in the package");
+    assert_example_output(&applied_resources(&got), &example_baseline());
+    let empty = tempfile::tempdir().unwrap();
+    let out = pkg
+        .kpt()
+        .current_dir(empty.path())
+        .args(["fn", "eval"])
+        .arg(pkg.path())
+        .args(["--exec", "helm-regcred krm", "-o", "unwrap"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(err.contains("helm-regcred krm --rules FILE"), "{err}");
+}
+
+#[test]
 fn render_gives_the_same_and_keeps_untouched_files_byte_for_byte() {
     let pkg = Package::new();
     let out = pkg.render(&["-o", "unwrap"]);

@@ -113,11 +113,11 @@ fn helm3_install_plugin_template_and_uninstall() {
     assert!(!stdout.contains("--- input"));
     // Helm 3 printed the pre-install hook Job as the chart wrote it: the wrapper says so.
     assert!(
-        stderr.contains("Job/demo-migrate (demo/templates/migrate-job.yaml): lacks demo-pull"),
+        stderr.contains("hook Job/demo-migrate (demo/templates/migrate-job.yaml) lacks demo-pull"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("Helm 3 never passes hooks to a post-renderer"),
+        stderr.contains("Helm 3 never post-renders hooks"),
         "{stderr}"
     );
 

@@ -4,21 +4,14 @@
 use helm_regcred::engine::{self, Env, Request};
 use helm_regcred::{Config, Options, Stream};
 
-/// What Helm 3 cannot do for hooks, and what to do instead (docs/helm.md, "Hooks").
+/// What Helm 3 cannot do for hooks, and where the ways around it are (docs/helm.md, "Hooks").
 pub const HELM3_HOOKS: &str = "\
-helm-regcred: Helm 3 never passes hooks to a post-renderer: hook pods get no pull secret from
-  helm-regcred; pre-install/pre-upgrade hooks run before the release's own Secret exists, and
-  post-delete hooks after it is gone. If a hook pulls from a private registry, either
-  - use Helm 4 with the helm-regcred post-renderer plugin (`helm plugin install`, then
-    `--post-renderer regcred-postrender`): hook pods then get a hook Secret of their own, created before
-    them and deleted once they succeeded; or
-  - create the Secret before installing (`helm regcred create-secret`, and `create: false` for
-    that registry in the rules) and reference it through the chart's values
-    (`helm regcred values`).
-  `helm regcred check RELEASE CHART` lists every pod that lacks its pull secret.";
+helm-regcred: Helm 3 never post-renders hooks, so hook pods get no pull secret: pre-install and \
+pre-upgrade hooks run before the Secret exists, post-delete hooks after it is gone: use Helm 4, or \
+see docs/helm.md#hooks (--no-diff quiets this)";
 
-/// Pre-install, pre-upgrade and post-delete hook pods in what Helm 3 printed that lack a pull secret the rules
-/// give them, as `Kind/name (source): lacks secret`.
+/// Pre-install, pre-upgrade and post-delete hook pods in what Helm 3 printed that lack a pull
+/// secret the rules give them, as `Kind/name (source) lacks secret`.
 pub fn helm3_unserved_hooks(
     printed: &[u8],
     config: &Config,
@@ -98,7 +91,7 @@ pub fn helm3_unserved_hooks(
                     }
                 })
                 .collect();
-            format!("{what}{from}: lacks {}", names.join(", "))
+            format!("{what}{from} lacks {}", names.join(", "))
         })
         .collect()
 }
@@ -121,8 +114,8 @@ mod tests {
             // Named by the Secret the chart should list, not Helm 4's hook Secret; the test
             // hook runs when the release's Secret exists.
             [
-                "Job/migrate (c/templates/job.yaml): lacks pull",
-                "Pod/cleanup (c/templates/cleanup.yaml): lacks pull"
+                "Job/migrate (c/templates/job.yaml) lacks pull",
+                "Pod/cleanup (c/templates/cleanup.yaml) lacks pull"
             ]
         );
     }

@@ -21,11 +21,11 @@ use std::ffi::{OsStr, OsString};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
-use helm_regcred::adapters::helm::{exit_code, helm_bin, split};
+use helm_regcred::Options;
+use helm_regcred::adapters::helm::{Color, exit_code, helm_bin, split};
 use helm_regcred::views::diff::paint;
-use helm_regcred::{Config, Options};
 
-use super::{ColorWhen, ERROR_FILE_ENV, process_env};
+use super::{ColorWhen, ERROR_FILE_ENV, chain, process_env};
 
 mod hooks;
 mod plugins;
@@ -33,8 +33,7 @@ mod process;
 mod stderr;
 mod version;
 
-/// The Helm 4 post-renderer plugin (plugins/regcred-postrender/plugin.yaml).
-pub const POSTRENDER_PLUGIN: &str = "regcred-postrender";
+pub use super::POSTRENDER_PLUGIN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -58,8 +57,11 @@ impl Action {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// RELEASE CHART and any Helm flags, passed to Helm unchanged. helm-regcred's own, anywhere
-    /// in the list: `--rules FILE` (`-r`; else $HELM_REGCRED_RULES, else ./regcred.yaml) and
-    /// `--no-diff` (do not print what helm-regcred changed).
+    /// in the list: `--regcred-rules FILE` (also `-r`/`--rules`; else $HELM_REGCRED_RULES, else
+    /// ./regcred.yaml), `--regcred-set KEY=VALUE` (repeatable: `vars.KEY` in the rules'
+    /// templates; Helm's `--set` stays the chart's), `--no-diff` (print nothing of what
+    /// helm-regcred changed, nor its Helm 3 hook warnings), `--color auto|always|never` (the
+    /// diff), and Helm's own `--post-renderer`/`--post-renderer-args`, run before helm-regcred.
     #[arg(
         value_name = "RELEASE CHART [FLAGS]",
         trailing_var_arg = true,
@@ -76,14 +78,40 @@ pub fn run(action: Action, args: &Args) -> anyhow::Result<ExitCode> {
     if split.positionals.is_empty() {
         bail!("usage: helm regcred {command} RELEASE CHART [helm flags] (see --help)");
     }
+    if action == Action::Diff && split.no_diff {
+        bail!("helm regcred diff prints only the diff: with --no-diff it would print nothing");
+    }
     let rules = split
         .rules_path(env)
         .context("cannot read the current directory")?;
     // A broken rules file fails here, on stderr, before Helm runs: on Helm 4 the post-renderer
     // could only report it indirectly.
-    let config = Config::load(&rules)?;
+    let config = split.config(env)?;
     let helm = helm_bin(env);
     let major = version::helm_major(&helm)?;
+    if major == 3 && split.output_dir {
+        bail!(
+            "--output-dir: Helm 3 post-renders nothing when it writes files (the post-renderer \
+             gets an empty stream), so the files would lack the pull secrets; write the stream \
+             instead (`helm regcred template ... > manifests.yaml`), or use Helm 4"
+        );
+    }
+    let chained = match &split.post_renderer {
+        Some(name) => {
+            let dirs = if major >= 4 {
+                plugins::plugin_dirs(&helm)?
+            } else {
+                Vec::new()
+            };
+            Some(chain::resolve(
+                major,
+                name,
+                &split.post_renderer_args,
+                &dirs,
+            )?)
+        }
+        None => None,
+    };
     let scratch = tempfile::Builder::new()
         .prefix("helm-regcred-")
         .tempdir()
@@ -103,7 +131,13 @@ pub fn run(action: Action, args: &Args) -> anyhow::Result<ExitCode> {
     if let Some(namespace) = split.namespace(env) {
         renderer_args.push(flag("--namespace=", namespace.as_ref()));
     }
+    for (key, value) in &split.sets {
+        renderer_args.push(format!("--set={key}={value}").into());
+    }
     renderer_args.push(flag("--diff-file=", diff_file.as_os_str()));
+    if let Some(program) = &chained {
+        renderer_args.extend(program.to_args());
+    }
 
     let mut cmd = Command::new(&helm);
     cmd.arg(command).arg("--post-renderer");
@@ -155,35 +189,36 @@ pub fn run(action: Action, args: &Args) -> anyhow::Result<ExitCode> {
                 eprintln!("{}", conflict.explain());
             }
         }
-        if major == 3 && stderr::failed_pre_hook(&ran.stderr) {
+        if major == 3 && !split.no_diff && stderr::failed_pre_hook(&ran.stderr) {
             eprintln!("{}", hooks::HELM3_HOOKS);
         }
         return Ok(exit_code(ran.status));
     }
-    if let Some(printed) = &ran.stdout {
+    let color = match split.color {
+        Color::Auto => ColorWhen::Auto,
+        Color::Always => ColorWhen::Always,
+        Color::Never => ColorWhen::Never,
+    };
+    if let Some(printed) = ran.stdout.as_ref().filter(|_| !split.no_diff) {
         let options = Options {
             namespace: split.namespace(env),
             release: split.release(command),
             trust: super::trust::from_env(helm_regcred::trust::Trust::Trusted)?,
         };
         let unserved = hooks::helm3_unserved_hooks(printed, &config, &options, env);
+        for line in &unserved {
+            eprintln!("helm-regcred: warning: hook {line}");
+        }
         if !unserved.is_empty() {
-            eprintln!(
-                "helm-regcred: warning: these hook pods pull from a registry in the rules without its \
-                 pull secret:"
-            );
-            for line in &unserved {
-                eprintln!("  {line}");
-            }
             eprintln!("{}", hooks::HELM3_HOOKS);
         }
     }
     match diff {
         Some(diff) if action == Action::Diff => {
-            print!("{}", paint(&diff, ColorWhen::Auto.for_stdout()))
+            print!("{}", paint(&diff, color.for_stdout()))
         }
         Some(diff) if !split.no_diff => {
-            eprint!("{}", paint(&diff, ColorWhen::Auto.for_stderr()));
+            eprint!("{}", paint(&diff, color.for_stderr()));
         }
         Some(_) => {}
         None if action == Action::Diff => {

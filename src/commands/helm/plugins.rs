@@ -12,18 +12,7 @@ use super::POSTRENDER_PLUGIN;
 /// the checkout's `plugins/` (found beside the CLI plugin, or above this binary). `None` when
 /// Helm already has the plugin.
 pub fn helm4_plugins(helm: &OsStr, exe: &Path) -> anyhow::Result<Option<OsString>> {
-    let current = match std::env::var_os("HELM_PLUGINS").filter(|p| !p.is_empty()) {
-        Some(p) => p,
-        None => {
-            let out = Command::new(helm)
-                .args(["env", "HELM_PLUGINS"])
-                .stdin(Stdio::null())
-                .output()
-                .context("helm env HELM_PLUGINS")?;
-            String::from_utf8_lossy(&out.stdout).trim().into()
-        }
-    };
-    let dirs: Vec<PathBuf> = std::env::split_paths(&current).collect();
+    let dirs = plugin_dirs(helm)?;
     if dirs.iter().any(|d| has_postrender_plugin(d)) {
         return Ok(None);
     }
@@ -43,6 +32,22 @@ pub fn helm4_plugins(helm: &OsStr, exe: &Path) -> anyhow::Result<Option<OsString
     let joined = std::env::join_paths(dirs.into_iter().chain([bundled]))
         .context("cannot extend HELM_PLUGINS")?;
     Ok(Some(joined))
+}
+
+/// Helm's plugin directories: `HELM_PLUGINS` (set for a CLI plugin), else what `helm env` says.
+pub fn plugin_dirs(helm: &OsStr) -> anyhow::Result<Vec<PathBuf>> {
+    let current = match std::env::var_os("HELM_PLUGINS").filter(|p| !p.is_empty()) {
+        Some(p) => p,
+        None => {
+            let out = Command::new(helm)
+                .args(["env", "HELM_PLUGINS"])
+                .stdin(Stdio::null())
+                .output()
+                .context("helm env HELM_PLUGINS")?;
+            String::from_utf8_lossy(&out.stdout).trim().into()
+        }
+    };
+    Ok(std::env::split_paths(&current).collect())
 }
 
 /// Does `dir` hold a plugin named regcred-postrender? Helm names the directory after where the
