@@ -79,6 +79,21 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The Secret a name in this plan stands for: a hook Secret's is the release Secret whose
+    /// credentials it carries ([`secrets::hook_secret_name`]), any other name its own. Where the
+    /// Secret is created ahead of the install (`values`, the Helm 3 hook advice), hook pods use
+    /// that one: it exists at every hook's event.
+    pub fn stands_for<'n>(&self, name: &'n str) -> &'n str {
+        let is_hook = self
+            .secrets
+            .iter()
+            .any(|s| s.hook.is_some() && s.name == name);
+        match name.strip_suffix(secrets::HOOK_SUFFIX) {
+            Some(base) if is_hook => base,
+            _ => name,
+        }
+    }
+
     /// The selected lists that lacked a Secret the rules give them: what `check` reports, and
     /// what the post-renderer adds.
     pub fn lacking(&self) -> impl Iterator<Item = &Change> {

@@ -334,8 +334,10 @@ impl Planner<'_, '_> {
 /// The hook Secret of Secret `name`: a suffix no DNS-1123 name loses, checked against the
 /// rules' own names by [`Planner::check_hook_names`].
 pub fn hook_secret_name(name: &str) -> String {
-    format!("{name}-hook")
+    format!("{name}{HOOK_SUFFIX}")
 }
+
+pub(super) const HOOK_SUFFIX: &str = "-hook";
 
 /// Fold the hook facts of one more user into `into`: every event (in Helm's order, so the
 /// output does not depend on document order), the lowest weight.

@@ -27,7 +27,25 @@ pub fn pod_needs(
     let outcome = engine::run(request).map_err(|e| ValuesError::Rendered {
         message: e.to_string(),
     })?;
-    Ok(outcome.plan.changes)
+    // The override names Secrets the user creates ahead of the install, which exist at every
+    // hook's event: a hook pod needs the Secret its hook Secret stands for, not a second one.
+    let plan = &outcome.plan;
+    Ok(plan
+        .changes
+        .iter()
+        .map(|change| {
+            let mut change = change.clone();
+            let mut added: Vec<String> = Vec::new();
+            for name in &change.added {
+                let name = plan.stands_for(name).to_string();
+                if !added.contains(&name) && !change.present.contains(&name) {
+                    added.push(name);
+                }
+            }
+            change.added = added;
+            change
+        })
+        .collect())
 }
 
 /// `--verify`: the kubelet check (`check`'s view, [`crate::views::check`]) on the chart rendered

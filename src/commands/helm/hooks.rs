@@ -79,17 +79,7 @@ pub fn helm3_unserved_hooks(
             let names: Vec<&str> = c
                 .added
                 .iter()
-                .map(|name| {
-                    let hook = outcome
-                        .plan
-                        .secrets
-                        .iter()
-                        .any(|s| s.hook.is_some() && s.name == *name);
-                    match name.strip_suffix("-hook") {
-                        Some(base) if hook => base,
-                        _ => name.as_str(),
-                    }
-                })
+                .map(|name| outcome.plan.stands_for(name))
                 .collect();
             format!("{what}{from} lacks {}", names.join(", "))
         })
