@@ -17,7 +17,7 @@
 //!
 //! Where they run: a temp copy of the checkout (nothing is written into the tree), with the
 //! docs' placeholders filled in at its root: `chart/` (the demo chart), `regcred.yaml` (its
-//! rules) and `rendered.yaml` (its post-rendered stream). `PATH` holds `helm` (the major under
+//! rules), `my-values.yaml` (a user's values file: the chart's defaults) and `rendered.yaml` (its post-rendered stream). `PATH` holds `helm` (the major under
 //! test), `helm-regcred` (the test build), kubectl and kpt; `cargo run [--release] -- ARGS` is
 //! the test build with ARGS. Each page gets fresh Helm homes with the plugins installed, and a
 //! kubeconfig pointing at the read-only API stand-in of the Helm tests. A command naming
@@ -300,6 +300,12 @@ impl Playground {
         std::fs::copy(
             repo().join("examples/charts/demo/regcred.yaml"),
             copy.join("regcred.yaml"),
+        )
+        .unwrap();
+        // The user's own values file the docs pass with `-f`: the demo chart's defaults.
+        std::fs::copy(
+            repo().join("examples/charts/demo/values.yaml"),
+            copy.join("my-values.yaml"),
         )
         .unwrap();
         let mut bins = Vec::new();
