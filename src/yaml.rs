@@ -996,3 +996,12 @@ mod tests {
         }
     }
 }
+
+/// `{k: v}` string pairs of a mapping (labels, selectors); non-string values are skipped.
+pub fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
+    node.and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+        .collect()
+}

@@ -120,20 +120,10 @@ fn private_dir(path: &Path) -> std::io::Result<&Path> {
 }
 
 /// Write `text` to `path` readable by the owner only, replacing it in one rename so a reader
-/// never sees half a message. The temporary file is created exclusively under a random name
-/// (`O_CREAT|O_EXCL`, which never follows a link), in a directory [`private_dir`] checked.
+/// never sees half a message, in a directory [`private_dir`] checked.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = private_dir(path)?;
-    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let prefix = format!(".{file_name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    super::replace_private(dir, path, text.as_bytes())
 }
 
 /// Whether a failing run could record its error now: the state directory is usable and a file

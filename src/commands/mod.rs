@@ -226,8 +226,18 @@ pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
-    // The temporary file: created exclusively under a random name (`O_CREAT|O_EXCL`, which
-    // never follows a link), so nothing planted beside `path` is written through.
+    replace_private(dir, path, bytes)
+}
+
+/// Replace `path` (in `dir`) with `bytes`, 0600, in one rename. The temporary file is created
+/// exclusively under a random name (`O_CREAT|O_EXCL`, which never follows a link), so nothing
+/// planted beside `path` is written through.
+pub fn replace_private(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    use std::io::Write as _;
     let file_name = path.file_name().unwrap_or_default().to_string_lossy();
     let prefix = format!(".{file_name}.");
     let mut builder = tempfile::Builder::new();

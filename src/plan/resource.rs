@@ -79,7 +79,7 @@ impl Planner<'_, '_> {
             kind,
             name,
             namespace: text(&["metadata", "namespace"]).filter(|ns| !ns.is_empty()),
-            labels: string_pairs(node.path(&["metadata", "labels"])),
+            labels: crate::yaml::string_pairs(node.path(&["metadata", "labels"])),
             at: Location {
                 doc: doc.index,
                 kind: Some(kind.to_string()).filter(|k| !k.is_empty()),
@@ -224,15 +224,6 @@ pub(super) fn image_fields<'n>(node: &'n Node, out: &mut Vec<&'n str>) {
         Value::Seq { items, .. } => items.iter().for_each(|n| image_fields(n, out)),
         _ => {}
     }
-}
-
-/// `{k: v}` string pairs of a mapping (labels); non-string values are skipped.
-pub(super) fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
-    node.and_then(Node::as_map)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-        .collect()
 }
 
 #[cfg(test)]

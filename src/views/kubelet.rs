@@ -495,7 +495,7 @@ impl Simulator<'_> {
                 }
             }
         }
-        let labels = string_pairs(r.node.path(&["metadata", "labels"]));
+        let labels = crate::yaml::string_pairs(r.node.path(&["metadata", "labels"]));
         let subject = Subject {
             kind: &r.kind,
             name: &r.name,
@@ -897,14 +897,6 @@ fn image_fields(node: &Node, out: &mut Vec<String>) {
         Value::Seq { items, .. } => items.iter().for_each(|n| image_fields(n, out)),
         _ => {}
     }
-}
-
-fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
-    node.and_then(Node::as_map)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-        .collect()
 }
 
 #[cfg(test)]
