@@ -802,6 +802,15 @@ pub fn yaml_quoted(s: &str) -> String {
     }
 }
 
+/// `{k: v}` string pairs of a mapping (labels, selectors); non-string values are skipped.
+pub fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
+    node.and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -995,13 +1004,4 @@ mod tests {
             assert!(e.message.contains("byte order mark"), "{text:?}: {e}");
         }
     }
-}
-
-/// `{k: v}` string pairs of a mapping (labels, selectors); non-string values are skipped.
-pub fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
-    node.and_then(Node::as_map)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-        .collect()
 }
