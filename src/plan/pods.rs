@@ -90,18 +90,28 @@ impl Planner<'_, '_> {
         if let Some((rule, policy)) = policy {
             self.pull_policy(r, pod_spec, &spec_path, rule, policy);
         }
-        let pod_secrets = self.hook_secret_names(r, pod_secrets);
-        let (present, added): (Vec<String>, Vec<String>) = pod_secrets
-            .into_iter()
-            .partition(|name| existing.contains(name));
-        // Pods that list a secret themselves need nothing from their ServiceAccount for it.
-        sa_secrets.retain(|s| !existing.contains(s) && !added.contains(s));
         let sa = pod_spec
             .get("serviceAccountName")
             .or_else(|| pod_spec.get("serviceAccount"))
             .and_then(Node::as_str)
             .filter(|s| !s.is_empty())
             .unwrap_or("default");
+        if r.hook.is_some() && !sa_secrets.is_empty() {
+            if self.is_hook_service_account(r, sa) {
+                // A hook ServiceAccount lives in the hook phases as the pod does: it lists the
+                // hook Secret, created before both.
+                sa_secrets = self.hook_secret_names(r, sa_secrets);
+            } else {
+                self.hook_pod_lists_its_own(r, sa, &sa_secrets);
+                append_missing(&mut pod_secrets, std::mem::take(&mut sa_secrets));
+            }
+        }
+        let pod_secrets = self.hook_secret_names(r, pod_secrets);
+        let (present, added): (Vec<String>, Vec<String>) = pod_secrets
+            .into_iter()
+            .partition(|name| existing.contains(name));
+        // Pods that list a secret themselves need nothing from their ServiceAccount for it.
+        sa_secrets.retain(|s| !existing.contains(s) && !added.contains(s));
         // A pod created with an empty list gets its ServiceAccount's (ServiceAccount admission,
         // plugin/pkg/admission/serviceaccount/admission.go); one that lists any does not. So a
         // pod getting a list of its own for the first time keeps what its ServiceAccount gave.

@@ -138,6 +138,39 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// Whether ServiceAccount `sa` of `r`'s namespace is a Helm hook in the input.
+    pub(super) fn is_hook_service_account(&self, r: &Resource, sa: &str) -> bool {
+        let key = (self.effective_namespace(r.namespace), sa.to_string());
+        self.service_accounts.get(&key).is_some_and(|(node, _)| {
+            let text = |key: &str| {
+                node.path(&["metadata", "annotations", key])
+                    .and_then(Node::as_str)
+            };
+            super::resource::helm_hook(text("helm.sh/hook"), text("helm.sh/hook-weight")).is_some()
+        })
+    }
+
+    /// A hook pod under a `mode: serviceAccount` rule whose ServiceAccount is no hook lists its
+    /// hook Secret itself. Such a ServiceAccount (a release resource, one declared in the rules
+    /// or living in the cluster, or one the rules would emit) cannot carry it: a release
+    /// ServiceAccount does not exist yet during pre-install hooks (nor a new one during
+    /// pre-upgrade) and is gone during post-delete hooks (Helm runs them around creating and
+    /// deleting the release's resources, helm's `pkg/action/install.go` and `uninstall.go`),
+    /// and listing a Secret Helm deletes after the hooks on it would hand a dangling name to
+    /// every release pod admitted later. On the pod, the hook Secret exists whenever the pod
+    /// pulls: Helm creates it before the pod in every phase the pod runs in.
+    pub(super) fn hook_pod_lists_its_own(&mut self, r: &Resource, sa: &str, secrets: &[String]) {
+        self.plan.notes.push(Warning {
+            at: Some(r.at.clone()),
+            message: format!(
+                "hook pod: lists the hook Secret for {} itself instead of on ServiceAccount \
+                 {sa}, which is no hook resource (a release resource is missing during \
+                 pre-install and post-delete hooks)",
+                secrets.join(", ")
+            ),
+        });
+    }
+
     pub(super) fn sa_need(&mut self, r: &Resource, sa: &str, secrets: Vec<String>, create: bool) {
         let namespace = r.namespace.map(str::to_string);
         let key_ns = self.effective_namespace(r.namespace);
@@ -377,6 +410,123 @@ mod tests {
             let (names, warned) = pod_list(&rules, &input);
             assert_eq!(names, want, "{rules}{input}");
             assert_eq!(warned, warns, "{rules}{input}");
+        }
+    }
+
+    /// `metadata:` of a resource named `name`, with these hook annotations (`None`: none).
+    fn metadata(name: &str, hook: Option<(&str, i32)>) -> String {
+        match hook {
+            Some((events, weight)) => format!(
+                "metadata:\n  name: {name}\n  annotations:\n    helm.sh/hook: {events}\n    helm.sh/hook-weight: \"{weight}\"\n"
+            ),
+            None => format!("metadata:\n  name: {name}\n"),
+        }
+    }
+
+    #[test]
+    fn hook_pods_in_service_account_mode_get_the_hook_secret_where_it_exists_when_they_pull() {
+        use crate::registry::secret::HookSecret;
+        let rule =
+            "rules:\n  - name: sa\n    mode: serviceAccount\n    createServiceAccounts: true\n";
+        let sa = |name: &str, hook, extra: &str| {
+            format!(
+                "apiVersion: v1\nkind: ServiceAccount\n{}{extra}",
+                metadata(name, hook)
+            )
+        };
+        let pod = |name: &str, hook, sa: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\n{}spec:\n  serviceAccountName: {sa}\n  containers: [{{name: c, image: r.example.com/x}}]\n",
+                metadata(name, hook)
+            )
+        };
+        let hook = |events: &str, weight| {
+            Some(HookSecret {
+                events: events.split(',').map(str::to_string).collect(),
+                weight,
+            })
+        };
+        const PRE: Option<(&str, i32)> = Some(("pre-install", 0));
+        type Lists = &'static [(&'static str, &'static [&'static str])];
+        type Emitted = Vec<(&'static str, Option<HookSecret>)>;
+        // (documents, the lists of each named document after the plan, Secrets emitted, notes)
+        let cases: Vec<(Vec<String>, Lists, Emitted, usize)> = vec![
+            // A hook ServiceAccount (created first, by its weight) carries the hook Secret.
+            (
+                vec![
+                    sa("job", Some(("pre-install", -5)), ""),
+                    pod("h", PRE, "job"),
+                ],
+                &[("job", &["pull-hook"]), ("h", &[])],
+                vec![("pull-hook", hook("pre-install", -1))],
+                1,
+            ),
+            // A release ServiceAccount is missing in pre-install: the pod lists it itself.
+            (
+                vec![sa("app", None, ""), pod("h", PRE, "app")],
+                &[("app", &[]), ("h", &["pull-hook"])],
+                vec![("pull-hook", hook("pre-install", -1))],
+                1,
+            ),
+            // ... keeping what the ServiceAccount gave it.
+            (
+                vec![
+                    sa("app", None, "imagePullSecrets: [{name: corp}]\n"),
+                    pod("h", Some(("post-delete", 3)), "app"),
+                ],
+                &[("app", &["corp"]), ("h", &["corp", "pull-hook"])],
+                vec![("pull-hook", hook("post-delete", 2))],
+                1,
+            ),
+            // Not in the input: none is emitted for a hook pod (it would be a release resource).
+            (
+                vec![pod("h", PRE, "job")],
+                &[("h", &["pull-hook"])],
+                vec![("pull-hook", hook("pre-install", -1))],
+                1,
+            ),
+            // Release pods keep using the release's ServiceAccount and Secret.
+            (
+                vec![
+                    sa("app", None, ""),
+                    pod("a", None, "app"),
+                    pod("h", PRE, "app"),
+                ],
+                &[("app", &["pull"]), ("a", &[]), ("h", &["pull-hook"])],
+                vec![("pull", None), ("pull-hook", hook("pre-install", -1))],
+                2,
+            ),
+        ];
+        for (docs, want_lists, want_secrets, notes) in cases {
+            let input = docs.join("---\n");
+            let plan = super::super::testing::plan(rule, &input);
+            assert!(plan.service_accounts.is_empty(), "{input}");
+            let secrets: Vec<(&str, Option<HookSecret>)> = plan
+                .secrets
+                .iter()
+                .map(|s| (s.name.as_str(), s.hook.clone()))
+                .collect();
+            assert_eq!(secrets, want_secrets, "{input}");
+            assert_eq!(plan.notes.len(), notes, "{input}: {:?}", plan.notes);
+            let out = crate::edit::apply(&input, &plan.edits);
+            let stream = crate::Stream::parse(out.as_bytes()).unwrap();
+            for (name, want) in want_lists {
+                let doc: serde_json::Value = stream
+                    .docs
+                    .iter()
+                    .map(|d| serde_saphyr::from_str(stream.doc_text(d)).unwrap())
+                    .find(|v: &serde_json::Value| v["metadata"]["name"] == *name)
+                    .unwrap();
+                let list = match doc["kind"].as_str() {
+                    Some("Pod") => &doc["spec"]["imagePullSecrets"],
+                    _ => &doc["imagePullSecrets"],
+                };
+                let got: Vec<&str> = list
+                    .as_array()
+                    .map(|l| l.iter().map(|s| s["name"].as_str().unwrap()).collect())
+                    .unwrap_or_default();
+                assert_eq!(got, *want, "{name} in {out}");
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ impl Planner<'_, '_> {
             if secrets.is_empty() {
                 continue;
             }
+            // A hook resource (a hook custom resource, a ConfigMap a hook pod reads) is there
+            // in the hook phases only, as hook pods are: it gets their hook Secret.
+            let secrets = self.hook_secret_names(r, secrets);
             match groups
                 .iter_mut()
                 .find(|(t, _, _)| t.field == target.field && t.path == target.path)
@@ -291,6 +294,67 @@ mod tests {
                 "{format}: {:?}",
                 plan.edits
             );
+        }
+    }
+
+    #[test]
+    fn a_target_on_a_hook_resource_gets_the_hook_secret() {
+        use crate::registry::secret::HookSecret;
+        let rules = "rules:\n  - name: cr\n    match: {kinds: [Prometheus]}\n    target: {path: \"$.spec.imagePullSecrets\"}\n  - name: cm\n    match: {kinds: [ConfigMap]}\n    secrets: [pull]\n    target: {field: \"$.data['c']\", format: yaml, path: \"$.pull\", itemShape: string}\n";
+        let annotations = |hook: Option<&str>| match hook {
+            Some(events) => format!(
+                "  annotations:\n    helm.sh/hook: {events}\n    helm.sh/hook-weight: \"2\"\n"
+            ),
+            None => String::new(),
+        };
+        let cr = |hook| {
+            format!(
+                "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata:\n  name: p\n{}spec:\n  image: r.example.com/prom\n",
+                annotations(hook)
+            )
+        };
+        let map = |hook| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n{}data:\n  c: 'pull: []'\n",
+                annotations(hook)
+            )
+        };
+        let hook = |events: &[&str]| {
+            Some(HookSecret {
+                events: events.iter().map(|e| e.to_string()).collect(),
+                weight: 1,
+            })
+        };
+        type Emitted = Vec<(&'static str, Option<HookSecret>)>;
+        // (input, what its list got, the Secrets emitted)
+        let cases: [(String, &str, Emitted); 5] = [
+            (cr(None), "pull", vec![("pull", None)]),
+            (
+                cr(Some("post-install,post-upgrade")),
+                "pull-hook",
+                vec![("pull-hook", hook(&["post-install", "post-upgrade"]))],
+            ),
+            (map(None), "pull", vec![("pull", None)]),
+            (
+                map(Some("pre-install")),
+                "pull-hook",
+                vec![("pull-hook", hook(&["pre-install"]))],
+            ),
+            // Not an event Helm runs: a release resource.
+            (cr(Some("crd-install")), "pull", vec![("pull", None)]),
+        ];
+        for (input, want, secrets) in cases {
+            let plan = plan(rules, &input);
+            assert_eq!(plan.changes.len(), 1, "{input}");
+            assert_eq!(plan.changes[0].added, [want], "{input}");
+            let got: Vec<(&str, Option<HookSecret>)> = plan
+                .secrets
+                .iter()
+                .map(|s| (s.name.as_str(), s.hook.clone()))
+                .collect();
+            assert_eq!(got, secrets, "{input}");
+            let out = crate::edit::apply(&input, &plan.edits);
+            assert!(out.contains(want), "{out}");
         }
     }
 }

@@ -214,3 +214,126 @@ fn explain_names_the_secrets_kept_from_the_service_account() {
         "{stdout}"
     );
 }
+
+/// A Helm 4-shaped document: no `# Source:` comment, the file in Helm's annotation, hook
+/// annotations when `hook` is `(events, weight)`.
+fn helm4_doc(file: &str, head: &str, name: &str, hook: Option<(&str, &str)>, rest: &str) -> String {
+    let hook = match hook {
+        Some((events, weight)) => format!(
+            "    helm.sh/hook: {events}\n    helm.sh/hook-weight: \"{weight}\"\n    helm.sh/hook-delete-policy: before-hook-creation\n"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{head}metadata:\n  name: {name}\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'demo/templates/{file}'\n{hook}{rest}"
+    )
+}
+
+fn helm4_job(file: &str, name: &str, hook: (&str, &str), sa: &str) -> String {
+    helm4_doc(
+        file,
+        "apiVersion: batch/v1\nkind: Job\n",
+        name,
+        Some(hook),
+        &format!(
+            "spec:\n  template:\n    spec:\n      serviceAccountName: {sa}\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: r.example.com/tools:1\n"
+        ),
+    )
+}
+
+/// Hook resources under `mode: serviceAccount` and `target` rules, through the binary on the
+/// stream Helm 4 sends (hooks included): each gets the hook Secret where it exists when the
+/// pod pulls, release resources the release's Secret.
+#[test]
+fn hook_resources_get_the_hook_secret_in_service_account_mode_and_target_rules() {
+    let sa = "apiVersion: v1\nkind: ServiceAccount\n";
+    let input = [
+        helm4_doc("sa.yaml", sa, "app", None, ""),
+        helm4_doc(
+            "web.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\n",
+            "web",
+            None,
+            "spec:\n  template:\n    spec:\n      serviceAccountName: app\n      containers:\n      - name: c\n        image: r.example.com/web:1\n",
+        ),
+        helm4_doc(
+            "migrate.yaml",
+            sa,
+            "migrate",
+            Some(("pre-install,pre-upgrade", "-10")),
+            "",
+        ),
+        helm4_job(
+            "migrate.yaml",
+            "migrate",
+            ("pre-install,pre-upgrade", "-5"),
+            "migrate",
+        ),
+        helm4_job("cleanup.yaml", "cleanup", ("post-delete", "0"), "app"),
+        helm4_doc(
+            "prometheus.yaml",
+            "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\n",
+            "prom",
+            Some(("post-install", "0")),
+            "spec:\n  image: r.example.com/prom:2\n",
+        ),
+    ]
+    .join("---\n");
+    let extra = "rules:\n  - name: accounts\n    match: {kinds: [Deployment, Job]}\n    mode: serviceAccount\n  - name: prometheus\n    match: {kinds: [Prometheus]}\n    target: {path: \"$.spec.imagePullSecrets\"}\n";
+    let (out, stderr) = post_render(&rules("r.example.com", extra), &input);
+    let docs = documents(&out);
+    let get = |kind: &str, name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind}/{name} in {out}"))
+    };
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|s| s["name"].as_str().unwrap().into())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The release's ServiceAccount lists the release's Secret for its release pods.
+    assert_eq!(
+        names(&get("ServiceAccount", "app")["imagePullSecrets"]),
+        ["pull"]
+    );
+    assert!(pull_secrets(get("Deployment", "web")).is_empty(), "{out}");
+    // The hook ServiceAccount carries the hook Secret; its Job inherits it.
+    assert_eq!(
+        names(&get("ServiceAccount", "migrate")["imagePullSecrets"]),
+        ["pull-hook"]
+    );
+    assert!(pull_secrets(get("Job", "migrate")).is_empty(), "{out}");
+    // The post-delete Job runs after `app` is deleted: it lists the hook Secret itself.
+    assert_eq!(pull_secrets(get("Job", "cleanup")), ["pull-hook"], "{out}");
+    // A target rule on a hook custom resource.
+    assert_eq!(
+        names(&get("Prometheus", "prom")["spec"]["imagePullSecrets"]),
+        ["pull-hook"]
+    );
+    // Two Secrets: the release's, and the hook Secret for every event, before every user.
+    let release = get("Secret", "pull");
+    assert!(
+        release["metadata"]["annotations"]["helm.sh/hook"].is_null(),
+        "{out}"
+    );
+    let hook = &get("Secret", "pull-hook")["metadata"]["annotations"];
+    let mut events: Vec<&str> = hook["helm.sh/hook"].as_str().unwrap().split(',').collect();
+    events.sort();
+    assert_eq!(
+        events,
+        ["post-delete", "post-install", "pre-install", "pre-upgrade"],
+        "{out}"
+    );
+    assert_eq!(hook["helm.sh/hook-weight"], "-6", "{out}");
+    assert_eq!(
+        hook["helm.sh/hook-delete-policy"],
+        "before-hook-creation,hook-succeeded"
+    );
+    assert_eq!(auths_keys(&docs, "pull-hook"), ["r.example.com"]);
+    assert!(!out.contains(TEST_PASSWORD) && !stderr.contains(TEST_PASSWORD));
+}
