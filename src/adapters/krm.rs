@@ -34,13 +34,13 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::edit::{self, Edit};
+use crate::edit::{self, Edit, Leaf, ListItem, Quote, Syntax};
 use crate::error::{Error, InputError, InputProblems, ProblemKind};
 use crate::input::stream::Stream;
 use crate::plan::Plan;
 use crate::rules::{self, Config, RulesError};
 use crate::trust::{Policy, TrustError};
-use crate::yaml::{self, Node, Origin, Parsed, Value};
+use crate::yaml::{self, Node, Origin, Parsed};
 
 /// The `kind` of the KRM function wire format.
 pub const RESOURCE_LIST_KIND: &str = "ResourceList";
@@ -461,28 +461,33 @@ impl<'a> ResourceList<'a> {
     /// The output `ResourceList`: the input with `edits` applied, `secrets` (rendered Secret
     /// documents, see [`crate::views::stream::added_documents`]) appended to `items:`, and `results`
     /// appended to `results:`. With nothing to add it is the input, byte for byte.
-    pub fn render(&self, edits: &[Edit], secrets: &[String], results: &[KrmResult]) -> String {
+    pub fn render(
+        &self,
+        edits: &[Edit],
+        secrets: &[String],
+        results: &[KrmResult],
+    ) -> Result<String, KrmError> {
         let text = self.stream.text;
         let newline = self.stream.newline;
         let mut all: Vec<Edit> = edits.to_vec();
         if !secrets.is_empty() {
-            let entries: Vec<Entry> = secrets.iter().map(|doc| secret_entry(doc)).collect();
-            all.push(append_entries(text, newline, &self.root, "items", &entries));
+            let entries: Vec<ListItem> = secrets.iter().map(|doc| secret_entry(doc)).collect();
+            all.extend(append_items(text, newline, &self.root, "items", &entries)?);
         }
         if !results.is_empty() {
-            let entries: Vec<Entry> = results.iter().map(result_entry).collect();
-            all.push(append_entries(
+            let entries: Vec<ListItem> = results.iter().map(result_entry).collect();
+            all.extend(append_items(
                 text, newline, &self.root, "results", &entries,
-            ));
+            )?);
         }
         // Stable: a new item lands after an edit to the last item at the same offset.
         all.sort_by_key(|e| e.range.start);
         let body = edit::apply(text, &all);
-        if self.stream.bom {
+        Ok(if self.stream.bom {
             format!("\u{feff}{body}")
         } else {
             body
-        }
+        })
     }
 }
 
@@ -594,28 +599,21 @@ fn strip_item_prefix(path: &str) -> &str {
         .map_or(path, |(_, inner)| inner)
 }
 
-/// One entry to append to a list: block lines (relative to the entry's column, the first one
-/// after its dash) and the same as a JSON flow mapping, for lists written in flow style.
-struct Entry {
-    lines: Vec<String>,
-    json: String,
-}
-
 /// A rendered Secret document as a list entry: its `---` and `# Source:` header dropped (they
 /// are stream syntax; inside a ResourceList the Secret is just an item).
-fn secret_entry(doc: &str) -> Entry {
+fn secret_entry(doc: &str) -> ListItem {
     let lines: Vec<String> = doc
         .lines()
         .skip_while(|l| l.starts_with("---") || l.starts_with('#'))
         .map(str::to_string)
         .collect();
-    let json = serde_saphyr::from_str::<serde_json::Value>(doc)
+    let flow = serde_saphyr::from_str::<serde_json::Value>(doc)
         .map(|v| v.to_string())
         .unwrap_or_else(|_| "{}".into());
-    Entry { lines, json }
+    ListItem { lines, flow }
 }
 
-fn result_entry(result: &KrmResult) -> Entry {
+fn result_entry(result: &KrmResult) -> ListItem {
     let mut lines = vec![
         format!("message: {}", quoted(&result.message)),
         format!("severity: {}", result.severity.as_str()),
@@ -656,99 +654,42 @@ fn result_entry(result: &KrmResult) -> Entry {
         }
         json.insert("file".into(), map.into());
     }
-    Entry {
+    ListItem {
         lines,
-        json: serde_json::Value::Object(json).to_string(),
+        flow: serde_json::Value::Object(json).to_string(),
     }
 }
 
-/// A string scalar: plain when it is an identifier-like word every YAML reader keeps a
-/// string, JSON-quoted (valid YAML) otherwise.
+/// A string scalar of a result: plain when safe, double-quoted otherwise (as kyaml writes).
 fn scalar(s: &str) -> String {
-    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_'))
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null"
-        );
-    if plain { s.to_string() } else { quoted(s) }
+    edit::yaml_string(s, Quote::Double)
 }
 
 fn quoted(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 
-/// An edit appending `entries` to the list at `map[key]`, in the list's own style; the key is
+/// An edit appending `items` to the list at `map[key]`, in the list's own style; the key is
 /// added at the end of the mapping when missing.
-fn append_entries(text: &str, newline: &str, map: &Node, key: &str, entries: &[Entry]) -> Edit {
-    let flow_list = || {
-        let items: Vec<&str> = entries.iter().map(|e| e.json.as_str()).collect();
-        format!("[{}]", items.join(", "))
-    };
-    match map.entry(key) {
-        Some((key_node, list)) => match &list.value {
-            Value::Seq { items, flow: false } => {
-                let gap = items
-                    .first()
-                    .map_or(2, |first| first.col.saturating_sub(list.col))
-                    .max(2);
-                let body = block_entries(list.col, gap, newline, entries);
-                edit::at_line_end(text, edit::line_end(text, list.end), newline, body)
-            }
-            Value::Seq { items, flow: true } => {
-                let (at, sep) = match items.last() {
-                    Some(last) => (last.end, ", "),
-                    None => (list.start + 1, ""),
-                };
-                let joined: Vec<&str> = entries.iter().map(|e| e.json.as_str()).collect();
-                edit::insert(at, format!("{sep}{}", joined.join(", ")))
-            }
-            // A null value (checked in `parse`: anything else is a list): a flow list in its
-            // place.
-            _ => edit::replace_null(text, key_node, list, flow_list()),
-        },
-        None if map.is_flow() => {
-            let at = map.end.saturating_sub(1);
-            let sep = if map.as_map().is_some_and(|e| !e.is_empty()) {
-                ", "
-            } else {
-                ""
-            };
-            edit::insert(at, format!("{sep}{key}: {}", flow_list()))
-        }
-        None => {
-            let col = map
-                .as_map()
-                .and_then(|e| e.first())
-                .map_or(0, |(k, _)| k.col);
-            let body = format!(
-                "{}{key}:{newline}{}",
-                " ".repeat(col),
-                block_entries(col, 2, newline, entries)
-            );
-            edit::at_line_end(text, edit::line_end(text, map.end), newline, body)
-        }
-    }
-}
-
-/// Block list entries with the dash at column `col` and content `gap` columns further.
-fn block_entries(col: usize, gap: usize, newline: &str, entries: &[Entry]) -> String {
-    let mut out = String::new();
-    for entry in entries {
-        for (i, line) in entry.lines.iter().enumerate() {
-            if i == 0 {
-                out.push_str(&" ".repeat(col));
-                out.push('-');
-                out.push_str(&" ".repeat(gap - 1));
-            } else if !line.is_empty() {
-                out.push_str(&" ".repeat(col + gap));
-            }
-            out.push_str(line);
-            out.push_str(newline);
-        }
-    }
-    out
+fn append_items(
+    text: &str,
+    newline: &str,
+    map: &Node,
+    key: &str,
+    items: &[ListItem],
+) -> Result<Vec<Edit>, KrmError> {
+    edit::edit_at(
+        text,
+        newline,
+        map,
+        &[],
+        key,
+        Leaf::Items(items),
+        Syntax::of(map),
+    )
+    // `parse` let through only a mapping whose `items` and `results` are lists or null, where
+    // an append always succeeds; the message is for the case that check ever misses.
+    .map_err(|problem| KrmError::NotAResourceList(format!("cannot append to `{key}`: {problem:?}")))
 }
 
 #[cfg(test)]
@@ -777,6 +718,7 @@ mod tests {
         let outcome = run_engine(Request::new(&config, &list.stream).env(&env)).unwrap();
         let results = list.plan_results(&outcome.plan);
         list.render(&outcome.plan.edits, &outcome.added_documents(), &results)
+            .unwrap()
     }
 
     fn parse(text: &str) -> Node {
@@ -981,7 +923,7 @@ mod tests {
         );
         assert_eq!(r.field.as_deref(), Some("spec.imagePullSecrets"));
         // A failed run hands the items back untouched, with the results.
-        let out = list.render(&[], &[], &results);
+        let out = list.render(&[], &[], &results).unwrap();
         assert!(out.starts_with(&text), "{out}");
         assert!(out.contains("severity: error"), "{out}");
     }

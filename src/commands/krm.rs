@@ -40,7 +40,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             // KRM runners show `results` located on the resource; the exit code fails the
             // pipeline (a kustomize build ignores error results otherwise).
             let results = list.error_results(&e);
-            (list.render(&[], &[], &results), Some(e))
+            (list.render(&[], &[], &results)?, Some(e))
         }
     };
     super::write_stdout(output.as_bytes())?;
@@ -76,5 +76,5 @@ fn transform(
     let outcome = engine::run(request)?;
     super::print_warnings(outcome.warnings());
     let results = list.plan_results(&outcome.plan);
-    Ok(list.render(&outcome.plan.edits, &outcome.added_documents(), &results))
+    list.render(&outcome.plan.edits, &outcome.added_documents(), &results)
 }

@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use crate::edit::fieldpath::Step;
 pub use crate::error::ItemProblem;
-use crate::yaml::{Node, Style, Value, yaml_scalar};
+use crate::yaml::{Node, Style, Value, is_plain_safe, yaml_scalar};
 
 /// Replace `range` of the stream's text with `text` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,8 +162,47 @@ pub enum Leaf<'a> {
         names: &'a [&'a str],
         shape: ItemShape,
     },
+    /// Append these items, already written out (the KRM ResourceList's Secrets and results).
+    Items(&'a [ListItem]),
     /// Set a string value.
     Scalar(&'a str),
+}
+
+/// One list item written out both ways, so it can join a list of either style: block lines
+/// (the first goes after the dash, the rest are relative to the item's column) and flow text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListItem {
+    pub lines: Vec<String>,
+    pub flow: String,
+}
+
+impl Leaf<'_> {
+    /// The items to append (empty for a scalar).
+    fn items(&self, syntax: Syntax) -> Vec<ListItem> {
+        match *self {
+            Leaf::List { names, shape } => names
+                .iter()
+                .map(|name| ListItem {
+                    lines: vec![match shape {
+                        ItemShape::NameRef => {
+                            format!("name: {}", scalar_text(name, Syntax::Yaml))
+                        }
+                        ItemShape::Plain => scalar_text(name, Syntax::Yaml),
+                    }],
+                    flow: match shape {
+                        ItemShape::NameRef => format!(
+                            "{{{}: {}}}",
+                            key_text("name", syntax),
+                            scalar_text(name, syntax)
+                        ),
+                        ItemShape::Plain => scalar_text(name, syntax),
+                    },
+                })
+                .collect(),
+            Leaf::Items(items) => items.to_vec(),
+            Leaf::Scalar(_) => Vec::new(),
+        }
+    }
 }
 
 /// Edits that append `names` to the list at `parent[key]`, creating the key when missing.
@@ -304,8 +343,9 @@ pub fn edit_at(
                 }
             }
         }
-        Leaf::List { names, shape } => {
-            if names.is_empty() {
+        Leaf::List { .. } | Leaf::Items(_) => {
+            let new = leaf.items(syntax);
+            if new.is_empty() {
                 return Ok(Vec::new());
             }
             match &value.value {
@@ -314,21 +354,26 @@ pub fn edit_at(
                         Some(last) => (last.end, ", "),
                         None => (value.start + 1, ""),
                     };
-                    insert(at, format!("{sep}{}", flow_items(names, shape, syntax)))
+                    insert(at, format!("{sep}{}", flow_items(&new)))
                 }
-                Value::Seq { flow: false, .. } => {
-                    // A block list starts at its first dash: new items go under it, same column.
+                Value::Seq { items, flow: false } => {
+                    // A block list starts at its first dash: new items go under it, same column,
+                    // their content as far after the dash as the first item's (`-   a`).
+                    let gap = items
+                        .first()
+                        .filter(|first| first.line == value.line)
+                        .map_or(2, |first| first.col.saturating_sub(value.col))
+                        .max(2);
                     let at = line_end(text, value.end);
-                    let indent = " ".repeat(value.col);
                     at_line_end(
                         text,
                         at,
                         newline,
-                        block_items(&indent, newline, names, shape),
+                        block_items(value.col, gap, newline, &new),
                     )
                 }
                 Value::Scalar(_) if value.is_null() => {
-                    let list = format!("[{}]", flow_items(names, shape, syntax));
+                    let list = format!("[{}]", flow_items(&new));
                     replace_null(text, key_node, value, list)
                 }
                 Value::Alias => return Err(EditProblem::Alias { line: value.line }),
@@ -405,10 +450,14 @@ fn add_keys(
                     scalar_text(v, syntax)
                 ));
             }
-            (true, Leaf::List { names, shape }) => {
+            (true, Leaf::List { .. } | Leaf::Items(_)) => {
                 body.push_str(&format!("{indent}{}:{newline}", key_text(k, syntax)));
-                let dash_indent = " ".repeat(col + dash_offset);
-                body.push_str(&block_items(&dash_indent, newline, names, shape));
+                body.push_str(&block_items(
+                    col + dash_offset,
+                    2,
+                    newline,
+                    &leaf.items(syntax),
+                ));
             }
             (false, _) => {
                 body.push_str(&format!("{indent}{}:{newline}", key_text(k, syntax)));
@@ -470,7 +519,7 @@ fn nested_flow(missing: &[&str], key: &str, leaf: Leaf, syntax: Syntax) -> Strin
 fn leaf_flow(leaf: Leaf, syntax: Syntax) -> String {
     match leaf {
         Leaf::Scalar(v) => scalar_text(v, syntax),
-        Leaf::List { names, shape } => format!("[{}]", flow_items(names, shape, syntax)),
+        Leaf::List { .. } | Leaf::Items(_) => format!("[{}]", flow_items(&leaf.items(syntax))),
     }
 }
 
@@ -481,8 +530,28 @@ fn key_text(key: &str, syntax: Syntax) -> String {
 /// A string as a scalar of the given syntax that reads back as that same string.
 fn scalar_text(value: &str, syntax: Syntax) -> String {
     match syntax {
-        Syntax::Yaml => yaml_scalar(value),
+        Syntax::Yaml => yaml_string(value, Quote::Single),
         Syntax::Json => serde_json::to_string(value).expect("a str always serializes"),
+    }
+}
+
+/// How [`yaml_string`] quotes a string that cannot be written plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quote {
+    /// `'x'` (JSON's `"x"` when the string holds control characters): what edits to
+    /// manifests write, as Helm's own templates quote.
+    Single,
+    /// JSON's `"x"`, also valid YAML: what the KRM results write, as kpt's and kyaml's do.
+    Double,
+}
+
+/// A string as a YAML scalar that reads back as that same string: plain when no YAML reader
+/// would take it for anything else ([`crate::yaml::is_plain_safe`]), quoted otherwise.
+pub fn yaml_string(value: &str, quote: Quote) -> String {
+    match quote {
+        Quote::Single => yaml_scalar(value),
+        Quote::Double if is_plain_safe(value) => value.to_owned(),
+        Quote::Double => serde_json::to_string(value).expect("a str always serializes"),
     }
 }
 
@@ -503,27 +572,29 @@ fn sequence_offset(mapping: &Node) -> usize {
         .unwrap_or(0)
 }
 
-fn block_items(indent: &str, newline: &str, names: &[&str], shape: ItemShape) -> String {
-    names
-        .iter()
-        .map(|name| match shape {
-            ItemShape::NameRef => format!("{indent}- name: {}{newline}", yaml_scalar(name)),
-            ItemShape::Plain => format!("{indent}- {}{newline}", yaml_scalar(name)),
-        })
-        .collect()
+/// Block list items with the dash at column `col` and their content `gap` columns further.
+fn block_items(col: usize, gap: usize, newline: &str, items: &[ListItem]) -> String {
+    let mut out = String::new();
+    for item in items {
+        for (i, line) in item.lines.iter().enumerate() {
+            if i == 0 {
+                out.push_str(&" ".repeat(col));
+                out.push('-');
+                out.push_str(&" ".repeat(gap - 1));
+            } else if !line.is_empty() {
+                out.push_str(&" ".repeat(col + gap));
+            }
+            out.push_str(line);
+            out.push_str(newline);
+        }
+    }
+    out
 }
 
-fn flow_items(names: &[&str], shape: ItemShape, syntax: Syntax) -> String {
-    names
+fn flow_items(items: &[ListItem]) -> String {
+    items
         .iter()
-        .map(|name| match shape {
-            ItemShape::NameRef => format!(
-                "{{{}: {}}}",
-                key_text("name", syntax),
-                scalar_text(name, syntax)
-            ),
-            ItemShape::Plain => scalar_text(name, syntax),
-        })
+        .map(|item| item.flow.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -812,6 +883,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(apply(text, &edits), "cfg:\n  secrets:\n  - a\n  - b\n");
+    }
+
+    #[test]
+    fn block_items_keep_the_lists_gap_after_the_dash() {
+        let text = "spec:\n  list:\n  -   name: a\n";
+        assert_eq!(
+            at(text, "$.spec.list", LIST, Syntax::Yaml),
+            "spec:\n  list:\n  -   name: a\n  -   name: reg\n"
+        );
+    }
+
+    #[test]
+    fn double_quoted_yaml_strings() {
+        assert_eq!(yaml_string("apps/v1", Quote::Double), "apps/v1");
+        assert_eq!(yaml_string("no", Quote::Double), "\"no\"");
+        assert_eq!(yaml_string("no", Quote::Single), "'no'");
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl KeyPlan {
 
 pub fn item(name: &str, shape: ItemShape) -> Yaml {
     match shape {
-        ItemShape::NameMap => Yaml::Map(Map::from_iter([(
+        ItemShape::NameRef => Yaml::Map(Map::from_iter([(
             "name".to_string(),
             Yaml::Str(name.to_string()),
         )])),
@@ -270,7 +270,7 @@ mod tests {
             source: None,
             entries: entries
                 .iter()
-                .map(|e| item(e, ItemShape::NameMap))
+                .map(|e| item(e, ItemShape::NameRef))
                 .collect(),
         }
     }
@@ -298,7 +298,7 @@ mod tests {
 
     fn run(keys: &[&str], reaches: Vec<Reach>, pods: &[Pod], needs: &[&[&str]]) -> ValuesOverride {
         let candidates: Vec<Candidate> = keys.iter().map(|k| candidate(k)).collect();
-        let shapes = vec![ItemShape::NameMap; keys.len()];
+        let shapes = vec![ItemShape::NameRef; keys.len()];
         let needs: Vec<Vec<String>> = needs.iter().map(|n| strings(n)).collect();
         assign(&candidates, &shapes, &reaches, pods, &needs, &mut |_| {
             (strings(&["near"]), strings(&["jobs.example.com"]))
@@ -422,7 +422,7 @@ mod tests {
         let pods = [pod("a", &[])];
         let mut candidates = vec![candidate("imagePullSecret"), candidate("extra.pullSecrets")];
         candidates[0].single = true;
-        let shapes = vec![ItemShape::Plain, ItemShape::NameMap];
+        let shapes = vec![ItemShape::Plain, ItemShape::NameRef];
         let needs = vec![strings(&["s1", "s2"])];
         let plan = assign(
             &candidates,

@@ -35,11 +35,7 @@ pub fn secrets_near(
     let all = instances(chart);
     let images = key_scope_images(values, &all, path);
     let mut hosts: Vec<String> = Vec::new();
-    for f in &images {
-        if !hosts.contains(&f.host) {
-            hosts.push(f.host.clone());
-        }
-    }
+    crate::names::append_missing(&mut hosts, images.iter().map(|f| f.host.clone()));
     if images.is_empty() {
         return (Vec::new(), hosts);
     }
@@ -299,10 +295,6 @@ fn secrets_for(images: &[Found], hosts: &[String], config: &Config) -> Vec<Strin
     names
 }
 
-fn image_matches(patterns: &crate::rules::selector::PatternSet, image: &ImageRef) -> bool {
-    patterns.matches_image(image)
-}
-
 /// Only the `images` condition can be judged from values; the rest is assumed to match.
 fn may_match(selector: &Selector, images: &[Found]) -> bool {
     let Some(patterns) = selector.images() else {
@@ -310,7 +302,7 @@ fn may_match(selector: &Selector, images: &[Found]) -> bool {
     };
     let known: Vec<&ImageRef> = images.iter().filter_map(|f| f.image.as_ref()).collect();
     // Only hosts known: cannot tell, so do not rule it out.
-    known.is_empty() || known.iter().any(|i| image_matches(patterns, i))
+    known.is_empty() || known.iter().any(|i| patterns.matches_image(i))
 }
 
 fn excludes_all(exclude: &Selector, images: &[Found]) -> bool {
@@ -325,7 +317,7 @@ fn excludes_all(exclude: &Selector, images: &[Found]) -> bool {
     pure_images
         && images
             .iter()
-            .all(|f| f.image.as_ref().is_some_and(|i| image_matches(patterns, i)))
+            .all(|f| f.image.as_ref().is_some_and(|i| patterns.matches_image(i)))
 }
 
 #[cfg(test)]

@@ -20,14 +20,10 @@ pub fn is_pull_secret_key(name: &str) -> bool {
     lower.contains("pullsecret")
 }
 
-/// How a list's items are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemShape {
-    /// `- name: x` (what a pod spec takes; most charts pass the list through `toYaml`).
-    NameMap,
-    /// `- x` (charts whose templates write `- name: {{ . }}`, or whose schema says string).
-    Plain,
-}
+/// How a list's items are written: the rules' `target.itemShape`, the same two shapes (`- name: x`
+/// what a pod spec takes, most charts passing the list through `toYaml`; `- x` for charts whose
+/// templates write `- name: {{ . }}` or whose schema says string).
+pub use crate::rules::ItemShape;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
@@ -74,7 +70,7 @@ pub fn get_map<'t>(tree: &'t Map, path: &[String]) -> Option<&'t Map> {
 fn shape_of(items: &[Yaml]) -> Option<ItemShape> {
     items.iter().find_map(|i| match i {
         Yaml::Str(_) => Some(ItemShape::Plain),
-        Yaml::Map(_) => Some(ItemShape::NameMap),
+        Yaml::Map(_) => Some(ItemShape::NameRef),
         _ => None,
     })
 }
@@ -262,7 +258,7 @@ fn schema_keys(
                 } else if item_types.iter().any(|t| t == "object")
                     || items.is_some_and(|i| i.get("properties").is_some())
                 {
-                    Some(ItemShape::NameMap)
+                    Some(ItemShape::NameRef)
                 } else {
                     None
                 };

@@ -391,7 +391,7 @@ impl Session {
     ) -> Result<(Vec<ItemShape>, Vec<assign::Reach>), ValuesError> {
         let mut shapes: Vec<ItemShape> = candidates
             .iter()
-            .map(|c| c.shape.unwrap_or(ItemShape::NameMap))
+            .map(|c| c.shape.unwrap_or(ItemShape::NameRef))
             .collect();
         let mut fixed: Vec<bool> = candidates.iter().map(|c| c.schema_shape).collect();
         let all: Vec<usize> = (0..candidates.len()).collect();
@@ -469,7 +469,7 @@ impl Session {
                     let open: Vec<usize> = subset
                         .iter()
                         .copied()
-                        .filter(|&i| !fixed[i] && shapes[i] == ItemShape::NameMap)
+                        .filter(|&i| !fixed[i] && shapes[i] == ItemShape::NameRef)
                         .collect();
                     if flipped_on_error || open.is_empty() {
                         return Err(e);
@@ -499,7 +499,7 @@ impl Session {
                         let want = match how {
                             Landed::Named => continue,
                             Landed::WantsPlain => ItemShape::Plain,
-                            Landed::WantsNamed => ItemShape::NameMap,
+                            Landed::WantsNamed => ItemShape::NameRef,
                         };
                         if shapes[i] != want && !fixed[i] {
                             shapes[i] = want;
