@@ -992,3 +992,29 @@ fn service_accounts_declare_what_accounts_outside_the_manifests_carry() {
         assert_one(&text, kind, line, column, hint);
     }
 }
+
+#[test]
+fn unknown_enum_names_are_each_reported_with_what_to_write() {
+    let text = with_rules(&[
+        "  - name: a",                                                                     // 9
+        "    mode: podspecc",                                                              // 10
+        "  - name: b",                                                                     // 11
+        "    match: {kinds: [ConfigMap]}",                                                 // 12
+        "    target: {field: \"$.data.x\", format: xml, path: \"$.a.b\", itemShape: bad}", // 13
+    ]);
+    let found = problems(&text);
+    let shown: Vec<(String, u64, &str)> = found
+        .iter()
+        .map(|p| (p.message.clone(), p.position.unwrap().line, p.hint.as_str()))
+        .collect();
+    assert_eq!(found.len(), 3, "{shown:?}");
+    assert!(found.iter().all(|p| p.kind == ProblemKind::InvalidValue));
+    assert_eq!(shown[0].0, "unknown mode `podspecc`");
+    assert_eq!(shown[0].1, 10);
+    assert!(shown[0].2.contains("`mode: serviceAccount`"));
+    assert_eq!(shown[1].0, "unknown format `xml`");
+    assert!(shown[1].2.contains("`format: json`"));
+    assert_eq!(shown[2].0, "unknown itemShape `bad`");
+    assert!(shown[2].2.contains("`itemShape: string`"));
+    assert_eq!((shown[1].1, shown[2].1), (13, 13));
+}

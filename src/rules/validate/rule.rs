@@ -3,6 +3,28 @@
 use super::*;
 
 impl Validator<'_> {
+    /// A field naming one value of an enum (`mode`, `format`, `itemShape`): absent is
+    /// `default`; an unknown name is reported with what to write, and `default` stands in so
+    /// the rest of the file is still checked.
+    fn named<T: serde::de::DeserializeOwned>(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        default: T,
+        field: &str,
+        hint: &str,
+    ) -> T {
+        let Some(value) = value else { return default };
+        from_name(&value.value).unwrap_or_else(|| {
+            self.report(
+                ProblemKind::InvalidValue,
+                pos(&value.referenced),
+                format!("unknown {field} `{}`", value.value),
+                hint,
+            );
+            default
+        })
+    }
+
     pub(super) fn rule(&mut self, index: usize, entry: Spanned<RawRule>, defined: &[&str]) -> Rule {
         let at = pos(&entry.referenced);
         let RawRule {
@@ -67,22 +89,12 @@ impl Validator<'_> {
         });
         let secrets = secrets.map(|list| self.rule_secrets(list, &label, defined));
         let target = target.and_then(|t| self.target(t));
-        let mode = match mode {
-            None => Mode::PodSpec,
-            Some(m) => match from_name(&m.value) {
-                Some(mode) => mode,
-                None => {
-                    let other = &m.value;
-                    self.report(
-                        ProblemKind::InvalidValue,
-                        pos(&m.referenced),
-                        format!("unknown mode `{other}`"),
-                        "write `mode: podSpec` (the default) or `mode: serviceAccount`",
-                    );
-                    Mode::PodSpec
-                }
-            },
-        };
+        let mode = self.named(
+            mode.as_ref(),
+            Mode::PodSpec,
+            "mode",
+            "write `mode: podSpec` (the default) or `mode: serviceAccount`",
+        );
         if mode == Mode::ServiceAccount && target.is_some() {
             self.report(
                 ProblemKind::InvalidValue,
@@ -210,38 +222,21 @@ impl Validator<'_> {
                         "add `field:` naming the string that holds the config, or drop `format`",
                     );
                 }
-                match from_name(&f.value) {
-                    Some(format) => format,
-                    None => {
-                        let other = &f.value;
-                        self.report(
-                            ProblemKind::InvalidValue,
-                            pos(&f.referenced),
-                            format!("unknown format `{other}`"),
-                            "write `format: yaml` or `format: json`",
-                        );
-                        Syntax::Yaml
-                    }
-                }
+                self.named(
+                    Some(&f),
+                    Syntax::Yaml,
+                    "format",
+                    "write `format: yaml` or `format: json`",
+                )
             }
         };
-        let item_shape = match item_shape {
-            None => ItemShape::NameRef,
-            Some(s) => match from_name(&s.value) {
-                Some(shape) => shape,
-                None => {
-                    let other = &s.value;
-                    self.report(
-                        ProblemKind::InvalidValue,
-                        pos(&s.referenced),
-                        format!("unknown itemShape `{other}`"),
-                        "write `itemShape: nameRef` for `[{name: x}]` (the default) or `itemShape: string` \
-                         for `[x]`",
-                    );
-                    ItemShape::NameRef
-                }
-            },
-        };
+        let item_shape = self.named(
+            item_shape.as_ref(),
+            ItemShape::NameRef,
+            "itemShape",
+            "write `itemShape: nameRef` for `[{name: x}]` (the default) or `itemShape: string` \
+             for `[x]`",
+        );
         Some(Target {
             field,
             format,
