@@ -165,12 +165,20 @@ impl Outcome<'_> {
 
     /// The output stream; `None` for a plan-only request.
     pub fn output(&self) -> Option<String> {
+        self.write_output(|pieces| pieces.concat())
+    }
+
+    /// The output stream handed to `write` as pieces to write in order (`None` for a
+    /// plan-only request): a front end that writes them to stdout never holds the output
+    /// whole, which on a large stream was a second copy of the input in memory.
+    pub fn write_output<R>(&self, write: impl FnOnce(&[&str]) -> R) -> Option<R> {
         self.credentials.as_ref()?;
-        Some(output::assemble(
+        let added = output::in_stream_newlines(self.stream, self.added_documents());
+        Some(write(&output::pieces(
             self.stream,
-            &self.added_documents(),
+            &added,
             &self.plan.edits,
-        ))
+        )))
     }
 
     /// The input and the output as the diff shows them, Secret data `<redacted>` in both.

@@ -55,6 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .stdin(Stdin::unavailable(super::STDIN_TAKEN));
     let outcome = engine::run(request)?;
     super::print_warnings(outcome.warnings());
-    let output = outcome.output().expect("credentials were resolved");
-    super::write_stdout(output.as_bytes())
+    outcome
+        .write_output(|pieces| super::write_stdout_pieces(pieces))
+        .expect("credentials were resolved")
 }

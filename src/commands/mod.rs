@@ -254,6 +254,12 @@ pub fn replace_private(
 /// One write of the whole result, so a failure never leaves half a stream on stdout. A reader
 /// that went away (`| head`) is not our failure.
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    write_stdout_pieces(&[bytes])
+}
+
+/// [`write_stdout`] of the pieces of one result, in order, once everything that can fail but
+/// the write itself is done: the result is written without being joined first.
+pub fn write_stdout_pieces<P: AsRef<[u8]>>(pieces: &[P]) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use std::io::Write as _;
     if closed_at_start(STDOUT_CLOSED) {
@@ -261,8 +267,13 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
             "stdout is closed (`>&-`?): the output has nowhere to go, so nothing was written"
         );
     }
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+    // Stdout is line-buffered: without a buffer of our own each small piece (an edit's text)
+    // would be a write of its own.
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = pieces
+        .iter()
+        .try_for_each(|piece| stdout.write_all(piece.as_ref()));
+    match written.and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(e).context("cannot write to stdout")
         }

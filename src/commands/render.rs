@@ -147,8 +147,8 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         eprint!("{}", outcome.diff(args.color.for_stderr()));
     }
     // One write of the whole result: a failure above leaves stdout empty, never half a stream.
-    match outcome.output() {
-        Some(text) => super::write_stdout(text.as_bytes())?,
+    match outcome.write_output(|pieces| super::write_stdout_pieces(pieces)) {
+        Some(written) => written?,
         None => super::write_stdout(&input)?,
     }
     Ok(ExitCode::SUCCESS)

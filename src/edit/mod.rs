@@ -637,14 +637,15 @@ pub(crate) fn at_line_end(text: &str, at: usize, newline: &str, body: String) ->
 /// order). Sorted here rather than trusted to be: an unsorted list (a Secret's `stringData`
 /// before its `data`) once made the slicing below panic, and a slicing panic quotes the text.
 pub fn apply(text: &str, edits: &[Edit]) -> String {
-    let extra: usize = edits.iter().map(|e| e.text.len()).sum();
-    let mut out = String::with_capacity(text.len() + extra);
-    apply_into(&mut out, text, edits);
-    out
+    let mut parts = Vec::new();
+    pieces(text, edits, &mut parts);
+    parts.concat()
 }
 
-/// [`apply`], appending to `out`.
-pub fn apply_into(out: &mut String, text: &str, edits: &[Edit]) {
+/// [`apply`] as the pieces of its result, in order, appended to `out`: kept text borrowed from
+/// `text` and the edits' own text. Writing these one after the other is writing the result, so
+/// a large stream is never held a second time to be written (docs/performance.md).
+pub fn pieces<'a>(text: &'a str, edits: &'a [Edit], out: &mut Vec<&'a str>) {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| e.range.start);
     let mut pos = 0;
@@ -656,11 +657,11 @@ pub fn apply_into(out: &mut String, text: &str, edits: &[Edit]) {
             .flatten()
             .filter(|_| text.is_char_boundary(edit.range.end))
             .expect("edits overlap, or split a character");
-        out.push_str(kept);
-        out.push_str(&edit.text);
+        out.push(kept);
+        out.push(&edit.text);
         pos = edit.range.end;
     }
-    out.push_str(text.get(pos..).expect("an edit reaches past the text"));
+    out.push(text.get(pos..).expect("an edit reaches past the text"));
 }
 
 #[cfg(test)]

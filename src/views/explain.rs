@@ -26,7 +26,7 @@ use crate::rules::selector::Pattern;
 use crate::views::kubelet::{
     self, Cluster, Pod, Pull, RuleResult, SecretOrigin, SecretState, ServiceAccountOrigin,
 };
-use crate::views::stream::{added_documents, assemble};
+use crate::views::stream::{added_documents, assemble, in_stream_newlines};
 
 /// Which pods to explain; every field that is set must match.
 #[derive(Debug, Clone, Default)]
@@ -170,6 +170,7 @@ pub fn explain(
         })
         .collect();
     let added = added_documents(&plan, config, SourceNaming::of(stream), Some(&credentials));
+    let added = in_stream_newlines(stream, added);
     let output = assemble(stream, &added, &plan.edits);
     let after = Stream::parse(output.as_bytes()).map_err(Error::Input)?;
     let cluster = Cluster::from_rules(config);

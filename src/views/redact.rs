@@ -28,7 +28,8 @@ pub(crate) fn redacted_views(stream: &Stream, plan: &Plan, added: &[String]) -> 
     let before = edit::apply(stream.text, &redactions);
     let mut edits: Vec<Edit> = plan.edits.iter().cloned().chain(redactions).collect();
     edits.sort_by_key(|e| e.range.start);
-    let after = super::stream::assemble(stream, added, &edits);
+    let added = super::stream::in_stream_newlines(stream, added.to_vec());
+    let after = super::stream::assemble(stream, &added, &edits);
     let before = if stream.bom {
         format!("\u{feff}{before}")
     } else {

@@ -100,33 +100,41 @@ fn service_account_document(sa: &PlannedServiceAccount, naming: SourceNaming) ->
     out
 }
 
+/// The added documents in the stream's own line endings (`\r\n` if its first line ends so).
+pub(crate) fn in_stream_newlines(stream: &Stream, docs: Vec<String>) -> Vec<String> {
+    if stream.newline == "\n" {
+        return docs;
+    }
+    docs.into_iter()
+        .map(|doc| doc.replace('\n', stream.newline))
+        .collect()
+}
+
 /// The output stream: added documents first (Helm 3 creates resources in output order, so the
 /// Secret exists before the pods that pull with it), then the input with the plan's edits.
+/// `added` is in the stream's line endings ([`in_stream_newlines`]).
 pub(crate) fn assemble(stream: &Stream, added: &[String], edits: &[Edit]) -> String {
-    if added.is_empty() && !stream.bom {
-        return edit::apply(stream.text, edits);
-    }
-    // One buffer for the whole output: building the body apart and copying it in held the
-    // output twice (a whole input's worth of memory on large streams).
-    let extra: usize = edits.iter().map(|e| e.text.len()).sum();
-    let mut out = String::with_capacity(
-        stream.text.len() + extra + added.iter().map(String::len).sum::<usize>() + 8,
-    );
+    pieces(stream, added, edits).concat()
+}
+
+/// [`assemble`] as pieces to write in order, borrowed from the input, the added documents and
+/// the edits: the output is never built whole (on a large stream that was a second copy of the
+/// input in memory).
+pub(crate) fn pieces<'a>(
+    stream: &Stream<'a>,
+    added: &'a [String],
+    edits: &'a [Edit],
+) -> Vec<&'a str> {
+    let mut out = Vec::with_capacity(2 * edits.len() + added.len() + 3);
     if stream.bom {
-        out.push('\u{feff}');
+        out.push("\u{feff}");
     }
-    for doc in added {
-        if stream.newline == "\n" {
-            out.push_str(doc);
-        } else {
-            out.push_str(&doc.replace('\n', stream.newline));
-        }
-    }
+    out.extend(added.iter().map(String::as_str));
     let first_is_explicit = stream.docs.first().is_some_and(|d| d.explicit_start);
     if !added.is_empty() && !stream.docs.is_empty() && !first_is_explicit {
-        out.push_str("---");
-        out.push_str(stream.newline);
+        out.push("---");
+        out.push(stream.newline);
     }
-    edit::apply_into(&mut out, stream.text, edits);
+    edit::pieces(stream.text, edits, &mut out);
     out
 }
