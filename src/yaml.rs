@@ -18,19 +18,23 @@
 //! else, including every syntax error message.
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use compact_str::CompactString;
 
 use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
 
+mod children;
 mod fast;
+
+pub use children::{Children, Entries, Items};
 
 /// Deepest nesting of collections read; real manifests use a few dozen levels.
 const MAX_NESTING: usize = 1000;
 
 /// A node with its byte span in the whole input stream.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub struct Node<'t> {
     /// Byte offset where the node's text starts (its first character, or `[`/`{`).
     pub start: usize,
     /// Byte offset just past the node's own text: for a flow collection after `]`/`}`, for a
@@ -41,18 +45,19 @@ pub struct Node {
     pub line: usize,
     /// 0-based column (in bytes) of `start`.
     pub col: usize,
-    pub value: Value,
+    pub value: Value<'t>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'t> {
     Scalar(Scalar),
+    /// `'t` is the document's text, which unread children are read again from.
     Seq {
-        items: Vec<Node>,
+        items: Items<'t>,
         flow: bool,
     },
     Map {
-        entries: Vec<(Node, Node)>,
+        entries: Entries<'t>,
         flow: bool,
     },
     /// `*name`: helm-regcred never edits through an alias (the edit would land elsewhere).
@@ -77,15 +82,17 @@ pub enum Style {
     Folded,
 }
 
-impl Node {
-    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+impl<'t> Node<'t> {
+    /// The entries of a mapping, all read (see [`Children`]; [`Node::get`] and
+    /// [`Children::visit`] read a long one without keeping it).
+    pub fn as_map(&self) -> Option<&[(Node<'t>, Node<'t>)]> {
         match &self.value {
             Value::Map { entries, .. } => Some(entries),
             _ => None,
         }
     }
 
-    pub fn as_seq(&self) -> Option<&[Node]> {
+    pub fn as_seq(&self) -> Option<&[Node<'t>]> {
         match &self.value {
             Value::Seq { items, .. } => Some(items),
             _ => None,
@@ -119,21 +126,32 @@ impl Node {
         )
     }
 
-    /// Look up `key` in a mapping (first match; duplicate keys are a chart bug we do not fix).
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    /// Look up `key` in a mapping (duplicate keys are refused when the tree is read).
+    pub fn get(&self, key: &str) -> Option<&Node<'t>> {
         self.entry(key).map(|(_, v)| v)
     }
 
-    /// The key node and value node of `key` in a mapping.
-    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(k, v)| (k, v))
+    /// The key node and value node of `key` in a mapping. A long mapping of scalars is
+    /// searched without reading it into nodes (see [`Children`]).
+    pub fn entry(&self, key: &str) -> Option<(&Node<'t>, &Node<'t>)> {
+        match &self.value {
+            Value::Map { entries, .. } => entries
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// Each `(key, value)` of a mapping in order, until `f` breaks, without keeping a long
+    /// one's entries (see [`Children`]). Nothing for other nodes.
+    pub fn visit_entries(&self, mut f: impl FnMut(&Node<'t>, &Node<'t>) -> ControlFlow<()>) {
+        if let Value::Map { entries, .. } = &self.value {
+            let _ = entries.visit(|(k, v)| f(k, v));
+        }
     }
 
     /// Follow a path of mapping keys.
-    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+    pub fn path(&self, keys: &[&str]) -> Option<&Node<'t>> {
         keys.iter().try_fold(self, |node, key| node.get(key))
     }
 
@@ -198,11 +216,11 @@ impl fmt::Display for SyntaxError {
 
 /// What [`parse_document`] found in one document's text.
 #[derive(Debug)]
-pub enum Parsed {
+pub enum Parsed<'t> {
     /// Only comments and whitespace, `---` alone, or a null document.
     Empty,
     /// The whole tree.
-    Node(Node),
+    Node(Node<'t>),
     /// The caller's `wanted` said no to this kind: the rest was not parsed (or validated).
     Skipped { kind: String },
 }
@@ -219,14 +237,14 @@ pub struct Origin {
 ///
 /// `wanted(kind)` is asked once, when the root mapping's `kind:` value has been read; returning
 /// false stops parsing there. Pass `|_| true` to always build the whole tree.
-pub fn parse_document(
-    text: &str,
+pub fn parse_document<'t>(
+    text: &'t str,
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
-) -> Result<Parsed, SyntaxError> {
+) -> Result<Parsed<'t>, SyntaxError> {
     let (text, origin) = past_leading_bom(text, origin)?;
-    let parsed = with_final_break(text, origin, |text| {
-        match fast::parse(text, origin, wanted) {
+    let parsed = with_final_break(text, origin, |text, unread| {
+        match fast::parse(text, origin, wanted, unread) {
             Ok(parsed) => Ok(parsed),
             Err(fast::Defer) => guarded(text, origin, wanted),
         }
@@ -287,19 +305,29 @@ fn past_leading_bom(text: &str, origin: Origin) -> Result<(&str, Origin), Syntax
 
 /// Refuse what the tree cannot stand for faithfully (see [`ErrorKind`]): checked once here, on
 /// both paths' trees, so no reader of the tree has to remember to.
-fn readable(parsed: &Parsed, text: &str, origin: Origin) -> Result<(), SyntaxError> {
+fn readable(parsed: &Parsed<'_>, text: &str, origin: Origin) -> Result<(), SyntaxError> {
     match parsed {
         Parsed::Node(node) => check_node(node, text, origin),
         Parsed::Empty | Parsed::Skipped { .. } => Ok(()),
     }
 }
 
-fn check_node(node: &Node, text: &str, origin: Origin) -> Result<(), SyntaxError> {
-    let refuse = |n: &Node, kind, message: String| SyntaxError {
+fn check_node(node: &Node<'_>, text: &str, origin: Origin) -> Result<(), SyntaxError> {
+    let refuse = |n: &Node<'_>, kind, message: String| SyntaxError {
         line: n.line,
         col: n.col,
         message,
         kind,
+    };
+    let merge_key = |key: &Node<'_>| match &key.value {
+        Value::Scalar(s) if s.style == Style::Plain && !s.tagged && s.text == "<<" => Err(refuse(
+            key,
+            ErrorKind::Unsupported,
+            "YAML merge key `<<`: helm-regcred edits text in place and does not merge \
+             mappings (Helm would); write the keys out"
+                .into(),
+        )),
+        _ => Ok(()),
     };
     match &node.value {
         Value::Scalar(_) => Ok(()),
@@ -316,22 +344,28 @@ fn check_node(node: &Node, text: &str, origin: Origin) -> Result<(), SyntaxError
                 ),
             ))
         }
+        // Unread children are checked one at a time as they are read again, in the same
+        // order as kept ones.
+        Value::Seq { items, .. } if !items.is_read() => {
+            let mut refused = Ok(());
+            let _ = items.visit(|item| stop_at(&mut refused, check_node(item, text, origin)));
+            refused
+        }
         Value::Seq { items, .. } => items.iter().try_for_each(|n| check_node(n, text, origin)),
+        Value::Map { entries, .. } if !entries.is_read() => {
+            let mut refused = Ok(());
+            let _ = entries.visit(|(key, value)| {
+                let checked = merge_key(key)
+                    .and_then(|()| check_node(key, text, origin))
+                    .and_then(|()| check_node(value, text, origin));
+                stop_at(&mut refused, checked)
+            });
+            refused?;
+            duplicate_unread_keys(entries)
+        }
         Value::Map { entries, .. } => {
-            for (key, value) in entries {
-                if let Value::Scalar(s) = &key.value
-                    && s.style == Style::Plain
-                    && !s.tagged
-                    && s.text == "<<"
-                {
-                    return Err(refuse(
-                        key,
-                        ErrorKind::Unsupported,
-                        "YAML merge key `<<`: helm-regcred edits text in place and does not \
-                         merge mappings (Helm would); write the keys out"
-                            .into(),
-                    ));
-                }
+            for (key, value) in entries.iter() {
+                merge_key(key)?;
                 check_node(key, text, origin)?;
                 check_node(value, text, origin)?;
             }
@@ -340,29 +374,41 @@ fn check_node(node: &Node, text: &str, origin: Origin) -> Result<(), SyntaxError
     }
 }
 
-/// The first key that repeats an earlier one in the same mapping, as an error naming both.
-fn duplicate_keys(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
-    let key = |i: usize| entries[i].0.as_str();
-    let duplicate = |first: &Node, again: &Node| {
-        let name = again.as_str().unwrap_or_default();
-        SyntaxError {
-            line: again.line,
-            col: again.col,
-            message: format!(
-                "duplicate key `{name}` (lines {} and {}): Go's YAML keeps the last, kubectl \
-                 refuses it; remove one",
-                first.line, again.line
-            ),
-            kind: ErrorKind::DuplicateKey,
+/// Keep the first error of a visit, and stop there.
+fn stop_at(first: &mut Result<(), SyntaxError>, this: Result<(), SyntaxError>) -> ControlFlow<()> {
+    match this {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            *first = Err(e);
+            ControlFlow::Break(())
         }
-    };
+    }
+}
+
+fn duplicate_error(first: &Node<'_>, again: &Node<'_>) -> SyntaxError {
+    let name = again.as_str().unwrap_or_default();
+    SyntaxError {
+        line: again.line,
+        col: again.col,
+        message: format!(
+            "duplicate key `{name}` (lines {} and {}): Go's YAML keeps the last, kubectl \
+             refuses it; remove one",
+            first.line, again.line
+        ),
+        kind: ErrorKind::DuplicateKey,
+    }
+}
+
+/// The first key that repeats an earlier one in the same mapping, as an error naming both.
+fn duplicate_keys(entries: &[(Node<'_>, Node<'_>)]) -> Result<(), SyntaxError> {
+    let key = |i: usize| entries[i].0.as_str();
     // Most mappings are small: comparing pairs beats hashing there.
     if entries.len() <= 16 {
         for i in 1..entries.len() {
             if let Some(k) = key(i)
                 && let Some(j) = (0..i).find(|&j| key(j) == Some(k))
             {
-                return Err(duplicate(&entries[j].0, &entries[i].0));
+                return Err(duplicate_error(&entries[j].0, &entries[i].0));
             }
         }
         return Ok(());
@@ -373,7 +419,7 @@ fn duplicate_keys(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
         if let Some(name) = k.as_str()
             && let Some(&j) = seen.get(name)
         {
-            return Err(duplicate(&entries[j].0, k));
+            return Err(duplicate_error(&entries[j].0, k));
         } else if let Some(name) = k.as_str() {
             seen.insert(name, i);
         }
@@ -381,16 +427,60 @@ fn duplicate_keys(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
     Ok(())
 }
 
+/// [`duplicate_keys`] of an unread mapping, without reading it into nodes: a hash of each key
+/// (8 bytes a key, not a kept entry of 144), sorted; only keys whose hash repeats are then
+/// compared by text, in a second pass that finds the same first repeat.
+fn duplicate_unread_keys<'t>(entries: &Entries<'t>) -> Result<(), SyntaxError> {
+    use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let hash = |key: &Node<'_>| hasher.hash_one(key.as_str().unwrap_or_default());
+    let mut hashes = Vec::with_capacity(entries.len());
+    let _ = entries.visit(|(key, _)| {
+        hashes.push(hash(key));
+        ControlFlow::Continue(())
+    });
+    hashes.sort_unstable();
+    let mut repeated: Vec<u64> = hashes
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect();
+    drop(hashes);
+    if repeated.is_empty() {
+        return Ok(());
+    }
+    repeated.dedup();
+    let mut seen: std::collections::HashMap<String, Node<'t>> = std::collections::HashMap::new();
+    let mut refused = Ok(());
+    let _ = entries.visit(|(key, _)| {
+        if repeated.binary_search(&hash(key)).is_err() {
+            return ControlFlow::Continue(());
+        }
+        let name = key.as_str().unwrap_or_default().to_string();
+        match seen.get(&name) {
+            Some(first) => {
+                refused = Err(duplicate_error(first, key));
+                ControlFlow::Break(())
+            }
+            None => {
+                seen.insert(name, key.clone());
+                ControlFlow::Continue(())
+            }
+        }
+    });
+    refused
+}
+
 /// [`parse_document`] without the fast path: libyaml-safer only, and the bare tree (what
 /// [`readable`] refuses is the same on both paths). The reference the fast path is tested
 /// against.
 #[cfg(test)]
-pub(crate) fn parse_document_reference(
-    text: &str,
+pub(crate) fn parse_document_reference<'t>(
+    text: &'t str,
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
-) -> Result<Parsed, SyntaxError> {
-    with_final_break(text, origin, |text| guarded(text, origin, wanted))
+) -> Result<Parsed<'t>, SyntaxError> {
+    with_final_break(text, origin, |text, _| guarded(text, origin, wanted))
 }
 
 /// Run `parse` on `text` ending with a line break.
@@ -399,31 +489,38 @@ pub(crate) fn parse_document_reference(
 /// without a line break, which a stream's last document may do, and the fast path relies on
 /// every line having one. A trailing break changes no value and no position; spans are clamped
 /// back to the real text.
-fn with_final_break(
-    text: &str,
+///
+/// `parse` is told whether it may leave children unread (see [`Children`]): not on the padded
+/// copy, which is gone when this returns.
+fn with_final_break<'t>(
+    text: &'t str,
     origin: Origin,
-    parse: impl FnOnce(&str) -> Result<Parsed, SyntaxError>,
-) -> Result<Parsed, SyntaxError> {
+    parse: impl for<'a> FnOnce(&'a str, bool) -> Result<Parsed<'a>, SyntaxError>,
+) -> Result<Parsed<'t>, SyntaxError> {
     if text.ends_with('\n') {
-        return parse(text);
+        return parse(text, true);
     }
     let padded = format!("{text}\n");
-    let mut parsed = parse(&padded)?;
-    if let Parsed::Node(node) = &mut parsed {
-        let limit = origin.offset + text.len();
-        // Only when the scalar's last line is the text's unterminated last line.
-        let last_line = text.rsplit('\n').next().unwrap_or_default();
-        if !last_line.trim().is_empty() {
-            unpad_last_block_scalar(node, limit);
+    Ok(match parse(&padded, false)? {
+        Parsed::Node(node) => {
+            let mut node = node.detached();
+            let limit = origin.offset + text.len();
+            // Only when the scalar's last line is the text's unterminated last line.
+            let last_line = text.rsplit('\n').next().unwrap_or_default();
+            if !last_line.trim().is_empty() {
+                unpad_last_block_scalar(&mut node, limit);
+            }
+            clamp(&mut node, limit);
+            Parsed::Node(node)
         }
-        clamp(node, limit);
-    }
-    Ok(parsed)
+        Parsed::Empty => Parsed::Empty,
+        Parsed::Skipped { kind } => Parsed::Skipped { kind },
+    })
 }
 
 /// The padding gave a block scalar that ends the text the final line break it does not have:
 /// libyaml (and Go) read `a: |` then `  x` at the end of input as `x`, not `x\n`.
-fn unpad_last_block_scalar(node: &mut Node, limit: usize) {
+fn unpad_last_block_scalar(node: &mut Node<'_>, limit: usize) {
     match &mut node.value {
         Value::Scalar(s)
             if matches!(s.style, Style::Literal | Style::Folded)
@@ -433,7 +530,7 @@ fn unpad_last_block_scalar(node: &mut Node, limit: usize) {
             s.text.pop();
         }
         Value::Seq { items, flow: false } => {
-            if let Some(last) = items.last_mut() {
+            if let Some(last) = items.read_mut().and_then(|items| items.last_mut()) {
                 unpad_last_block_scalar(last, limit);
             }
         }
@@ -441,7 +538,7 @@ fn unpad_last_block_scalar(node: &mut Node, limit: usize) {
             entries,
             flow: false,
         } => {
-            if let Some((_, last)) = entries.last_mut() {
+            if let Some((_, last)) = entries.read_mut().and_then(|e| e.last_mut()) {
                 unpad_last_block_scalar(last, limit);
             }
         }
@@ -449,25 +546,62 @@ fn unpad_last_block_scalar(node: &mut Node, limit: usize) {
     }
 }
 
-fn clamp(node: &mut Node, limit: usize) {
+fn clamp(node: &mut Node<'_>, limit: usize) {
     node.start = node.start.min(limit);
     node.end = node.end.min(limit);
     match &mut node.value {
-        Value::Seq { items, .. } => items.iter_mut().for_each(|n| clamp(n, limit)),
-        Value::Map { entries, .. } => entries.iter_mut().for_each(|(k, v)| {
-            clamp(k, limit);
-            clamp(v, limit);
-        }),
+        Value::Seq { items, .. } => items
+            .read_mut()
+            .into_iter()
+            .flatten()
+            .for_each(|n| clamp(n, limit)),
+        Value::Map { entries, .. } => {
+            entries.read_mut().into_iter().flatten().for_each(|(k, v)| {
+                clamp(k, limit);
+                clamp(v, limit);
+            })
+        }
         Value::Scalar(_) | Value::Alias => {}
     }
 }
 
+impl Node<'_> {
+    /// The same tree borrowing no text: every collection's children read into nodes.
+    pub(crate) fn detached<'a>(self) -> Node<'a> {
+        let value = match self.value {
+            Value::Scalar(s) => Value::Scalar(s),
+            Value::Alias => Value::Alias,
+            Value::Seq { items, flow } => Value::Seq {
+                items: Children::read(items.into_vec().into_iter().map(Node::detached).collect()),
+                flow,
+            },
+            Value::Map { entries, flow } => Value::Map {
+                entries: Children::read(
+                    entries
+                        .into_vec()
+                        .into_iter()
+                        .map(|(k, v)| (k.detached(), v.detached()))
+                        .collect(),
+                ),
+                flow,
+            },
+        };
+        Node {
+            start: self.start,
+            end: self.end,
+            line: self.line,
+            col: self.col,
+            value,
+        }
+    }
+}
+
 /// A parser panic must not crash a post-renderer mid-install: turn it into a located error.
-fn guarded(
-    text: &str,
+fn guarded<'t>(
+    text: &'t str,
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
-) -> Result<Parsed, SyntaxError> {
+) -> Result<Parsed<'t>, SyntaxError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         parse_unguarded(text, origin, wanted)
     }))
@@ -481,11 +615,11 @@ fn guarded(
     })
 }
 
-fn parse_unguarded(
-    text: &str,
+fn parse_unguarded<'t>(
+    text: &'t str,
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
-) -> Result<Parsed, SyntaxError> {
+) -> Result<Parsed<'t>, SyntaxError> {
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
@@ -554,7 +688,7 @@ impl Builder<'_, '_, '_> {
         }
     }
 
-    fn document(&mut self) -> Result<Parsed, SyntaxError> {
+    fn document<'t>(&mut self) -> Result<Parsed<'t>, SyntaxError> {
         let mut root = None;
         loop {
             let ev = self.next()?;
@@ -662,7 +796,7 @@ impl Builder<'_, '_, '_> {
     }
 
     /// Build the node that starts with `ev`. `depth` is 0 for the document root.
-    fn node(&mut self, ev: Event, depth: usize) -> Result<Node, SyntaxError> {
+    fn node<'t>(&mut self, ev: Event, depth: usize) -> Result<Node<'t>, SyntaxError> {
         // Each level is a stack frame here: refuse what no manifest needs before the stack
         // runs out (a crash would tell the user nothing).
         if depth > MAX_NESTING {
@@ -707,6 +841,7 @@ impl Builder<'_, '_, '_> {
                     }
                 };
                 let end = collection_end(flow, close, items.last().map(|n| n.end), ev.end);
+                let items = Children::read(items);
                 (Value::Seq { items, flow }, end)
             }
             EventData::MappingStart { style, .. } => {
@@ -733,6 +868,7 @@ impl Builder<'_, '_, '_> {
                     }
                 };
                 let end = collection_end(flow, close, entries.last().map(|(_, v)| v.end), ev.end);
+                let entries = Children::read(entries);
                 (Value::Map { entries, flow }, end)
             }
             _ => unreachable!("node() is only called on node events"),
@@ -802,13 +938,15 @@ pub fn yaml_quoted(s: &str) -> String {
     }
 }
 
-/// `{k: v}` string pairs of a mapping (labels, selectors); non-string values are skipped.
-pub fn string_pairs(node: Option<&Node>) -> Vec<(String, String)> {
-    node.and_then(Node::as_map)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-        .collect()
+/// A mapping of strings (labels, annotations) read by key, without copying it: a resource's
+/// labels can be many, and a selector asks for a few. Non-scalar values count as absent.
+#[derive(Debug, Clone, Copy)]
+pub struct StringMap<'n, 't>(pub Option<&'n Node<'t>>);
+
+impl<'n> StringMap<'n, '_> {
+    pub fn get(&self, key: &str) -> Option<&'n str> {
+        self.0?.get(key)?.as_str()
+    }
 }
 
 #[cfg(test)]

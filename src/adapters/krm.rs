@@ -159,7 +159,7 @@ struct Item {
 pub struct ResourceList<'a> {
     /// The whole input: exactly one document. Pass it to [`crate::plan()`].
     pub stream: Stream<'a>,
-    root: Node,
+    root: Node<'a>,
     items: Vec<Item>,
 }
 
@@ -229,7 +229,7 @@ impl<'a> ResourceList<'a> {
         })
     }
 
-    fn function_config(&self) -> Option<&Node> {
+    fn function_config(&self) -> Option<&Node<'a>> {
         self.root.get("functionConfig").filter(|n| !n.is_null())
     }
 
@@ -559,7 +559,7 @@ fn entry_range(text: &str, node: &Node, key: &str) -> Option<Range<usize>> {
     Some(range)
 }
 
-fn package_path(node: &Node) -> Option<&str> {
+fn package_path<'n>(node: &'n Node<'_>) -> Option<&'n str> {
     node.path(&["metadata", "annotations", PACKAGE_PATH_ANNOTATION])
         .and_then(Node::as_str)
         .filter(|p| !p.is_empty())

@@ -66,12 +66,12 @@ impl FieldPath {
     }
 
     /// The node at this path, if every step exists.
-    pub fn resolve<'n>(&self, root: &'n Node) -> Option<&'n Node> {
+    pub fn resolve<'n, 't>(&self, root: &'n Node<'t>) -> Option<&'n Node<'t>> {
         FieldPath::resolve_steps(root, &self.steps)
     }
 
     /// The node at these steps, if every step exists.
-    pub fn resolve_steps<'n>(root: &'n Node, steps: &[Step]) -> Option<&'n Node> {
+    pub fn resolve_steps<'n, 't>(root: &'n Node<'t>, steps: &[Step]) -> Option<&'n Node<'t>> {
         steps.iter().try_fold(root, |node, step| match step {
             Step::Key(key) => node.get(key),
             Step::Index(i) => node.as_seq()?.get(*i),

@@ -827,7 +827,8 @@ mod tests {
     #[test]
     fn items_are_checked_against_the_schema() {
         let problem = |list: &str, shape| {
-            let doc = root(&format!("spec:\n  imagePullSecrets: {list}\n"));
+            let text = format!("spec:\n  imagePullSecrets: {list}\n");
+            let doc = root(&text);
             match existing_names(doc.get("spec").unwrap(), "imagePullSecrets", shape) {
                 Err(EditProblem::BadItem { problem, index, .. }) => Some((index, problem)),
                 Ok(_) => None,

@@ -321,14 +321,14 @@ struct Planner<'s, 'c> {
     /// Secrets already in the input: (name, effective namespace) -> (type, where).
     existing: HashMap<(String, String), (String, Location)>,
     /// ServiceAccounts in the input: (effective namespace, name) -> its root node and location.
-    service_accounts: HashMap<(String, String), (Node, Location)>,
+    service_accounts: HashMap<(String, String), (Node<'s>, Location)>,
     /// ServiceAccounts that `mode: serviceAccount` rules want to list secrets.
     sa_needs: Vec<SaNeed>,
     /// ServiceAccounts neither in the input nor declared, run as by pods that now list their
     /// own secrets: (effective namespace, name) -> those pods.
     unknown_service_accounts: Vec<((String, String), Vec<Location>)>,
     /// Pod templates that use ConfigMaps, for restart annotations.
-    templates: Vec<TemplateRef>,
+    templates: Vec<TemplateRef<'s>>,
     /// Embedded configs changed in ConfigMaps: (effective namespace, name, key, checksum).
     changed_configs: Vec<(String, String, String, String)>,
     /// Renders templated secret names and namespaces (`{{ vars.user_id }}`), per namespace.

@@ -7,9 +7,9 @@ impl Planner<'_, '_> {
     /// The pod spec node and its path, or `None` (with a warning or problem) when unusable.
     pub(super) fn pod_spec<'n>(
         &mut self,
-        r: &Resource<'n>,
+        r: &Resource<'n, '_>,
         path: &[&str],
-    ) -> Option<(&'n Node, Vec<&'static str>)> {
+    ) -> Option<(&'n Node<'n>, Vec<&'static str>)> {
         let spec_path = format!("{}{}", r.prefix, path.join("."));
         let Some(pod_spec) = r.node.path(path).filter(|n| !n.is_null()) else {
             self.warn(

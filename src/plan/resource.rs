@@ -4,13 +4,13 @@
 use super::*;
 
 /// The facts about a resource the planner needs, read once.
-pub(super) struct Resource<'n> {
-    pub(super) node: &'n Node,
+pub(super) struct Resource<'n, 't> {
+    pub(super) node: &'n Node<'t>,
     pub(super) api_version: &'n str,
     pub(super) kind: &'n str,
     pub(super) name: &'n str,
     pub(super) namespace: Option<&'n str>,
-    pub(super) labels: Vec<(String, String)>,
+    pub(super) labels: yaml::StringMap<'n, 't>,
     pub(super) source: Option<String>,
     pub(super) at: Location,
     /// Path prefix inside the document (`items[2].` for List items), for messages.
@@ -23,8 +23,8 @@ pub(super) struct Resource<'n> {
     pub(super) images: Vec<ImageRef>,
 }
 
-impl Planner<'_, '_> {
-    pub(super) fn document(&mut self, doc: &Document, root: &Node) {
+impl<'s> Planner<'s, '_> {
+    pub(super) fn document(&mut self, doc: &Document, root: &Node<'s>) {
         if root.as_map().is_none() {
             self.problems.push(Problem {
                 at: Location {
@@ -50,7 +50,7 @@ impl Planner<'_, '_> {
         }
     }
 
-    pub(super) fn resource(&mut self, doc: &Document, node: &Node, prefix: String) {
+    pub(super) fn resource(&mut self, doc: &Document, node: &Node<'s>, prefix: String) {
         if node.as_map().is_none() {
             let at = Location {
                 doc: doc.index,
@@ -79,7 +79,7 @@ impl Planner<'_, '_> {
             kind,
             name,
             namespace: text(&["metadata", "namespace"]).filter(|ns| !ns.is_empty()),
-            labels: crate::yaml::string_pairs(node.path(&["metadata", "labels"])),
+            labels: yaml::StringMap(node.path(&["metadata", "labels"])),
             at: Location {
                 doc: doc.index,
                 kind: Some(kind.to_string()).filter(|k| !k.is_empty()),
@@ -211,7 +211,7 @@ pub(super) fn helm_hook(hooks: Option<&str>, weight: Option<&str>) -> Option<Hoo
 
 /// String values of `image` keys anywhere in a resource (a CR's `spec.image`), for rules that
 /// target resources without a pod spec.
-pub(super) fn image_fields<'n>(node: &'n Node, out: &mut Vec<&'n str>) {
+pub(super) fn image_fields<'n>(node: &'n Node<'_>, out: &mut Vec<&'n str>) {
     match &node.value {
         Value::Map { entries, .. } => {
             for (k, v) in entries {

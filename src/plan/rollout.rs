@@ -3,8 +3,8 @@
 
 use super::*;
 
-pub(super) struct TemplateRef {
-    pub(super) root: Node,
+pub(super) struct TemplateRef<'t> {
+    pub(super) root: Node<'t>,
     pub(super) at: Location,
     pub(super) namespace: String,
     /// Path of the pod template's `metadata` mapping from the resource root.
@@ -12,8 +12,13 @@ pub(super) struct TemplateRef {
     pub(super) config_maps: Vec<String>,
 }
 
-impl Planner<'_, '_> {
-    pub(super) fn remember_template(&mut self, r: &Resource, pod_spec: &Node, path: &[&str]) {
+impl<'s> Planner<'s, '_> {
+    pub(super) fn remember_template(
+        &mut self,
+        r: &Resource<'_, 's>,
+        pod_spec: &Node<'_>,
+        path: &[&str],
+    ) {
         if r.kind == "Pod" {
             return; // a bare Pod is not restarted by an annotation change
         }

@@ -10,7 +10,7 @@ pub(super) struct SaNeed {
     pub(super) create: bool,
 }
 
-impl Planner<'_, '_> {
+impl<'s> Planner<'s, '_> {
     /// The input's ServiceAccounts, read before any pod: a pod may come before the
     /// ServiceAccount it runs as, and what it inherits decides its list.
     pub(super) fn read_service_accounts(&mut self) {
@@ -63,7 +63,7 @@ impl Planner<'_, '_> {
         }
     }
 
-    pub(super) fn remember_service_account(&mut self, r: &Resource) {
+    pub(super) fn remember_service_account(&mut self, r: &Resource<'_, 's>) {
         let key = (self.effective_namespace(r.namespace), r.name.to_string());
         self.service_accounts
             .entry(key)

@@ -19,11 +19,29 @@ pub struct Subject<'a> {
     pub name: &'a str,
     /// Effective namespace (the resource's own, else the release namespace); `""` when unknown.
     pub namespace: &'a str,
-    pub labels: &'a [(String, String)],
+    pub labels: &'a dyn Labels,
     /// Every container image of the pod spec (init, ephemeral and regular containers).
     pub images: &'a [ImageRef],
     /// The `# Source:` path (Helm 3) or filename annotation (Helm 4), when known.
     pub source: Option<&'a str>,
+}
+
+/// A resource's labels, looked up by key: a resource can carry many (a mapping of them is not
+/// copied to be matched, see `yaml::StringMap`).
+pub trait Labels: std::fmt::Debug {
+    fn label(&self, key: &str) -> Option<&str>;
+}
+
+impl Labels for Vec<(String, String)> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+impl Labels for crate::yaml::StringMap<'_, '_> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.get(key)
+    }
 }
 
 /// One glob, compiled. `*` stays within a `/`-separated segment; `**` as a whole segment
@@ -355,8 +373,7 @@ impl Selector {
             return false;
         }
         for (key, value) in &self.labels {
-            let found = s.labels.iter().any(|(k, v)| k == key && value.is_match(v));
-            if !found {
+            if !s.labels.label(key).is_some_and(|v| value.is_match(v)) {
                 return false;
             }
         }
@@ -442,12 +459,8 @@ impl Selector {
             ));
         }
         for (key, value) in &self.labels {
-            if !s.labels.iter().any(|(k, v)| k == key && value.is_match(v)) {
-                let actual = s
-                    .labels
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, v)| v.as_str());
+            let actual = s.labels.label(key);
+            if !actual.is_some_and(|v| value.is_match(v)) {
                 return Some(miss(
                     &format!("labels.{key}"),
                     vec![value.as_str().to_string()],

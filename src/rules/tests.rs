@@ -58,7 +58,7 @@ fn assert_one(text: &str, kind: ProblemKind, line: u64, column: u64, hint: &str)
 fn subject<'a>(
     kind: &'a str,
     name: &'a str,
-    labels: &'a [(String, String)],
+    labels: &'a Vec<(String, String)>,
     images: &'a [ImageRef],
     source: Option<&'a str>,
 ) -> Subject<'a> {
@@ -159,13 +159,13 @@ fn full_file_rules_match_as_documented() {
     )));
     // each field is required
     assert!(!rule.matches(&subject("DaemonSet", "console", &labels, &images, source)));
-    assert!(!rule.matches(&subject("Deployment", "console", &[], &images, source)));
+    assert!(!rule.matches(&subject("Deployment", "console", &vec![], &images, source)));
     assert!(!rule.matches(&subject("Deployment", "console", &labels, &[], source)));
     assert!(!rule.matches(&subject("Deployment", "console", &labels, &images, None)));
 
     let nginx = vec![ImageRef::parse("nginx").unwrap()];
-    assert!(config.rules[1].matches(&subject("Pod", "web", &[], &nginx, None)));
-    assert!(config.rules[2].matches(&subject("Pod", "web", &[], &[], None)));
+    assert!(config.rules[1].matches(&subject("Pod", "web", &vec![], &nginx, None)));
+    assert!(config.rules[2].matches(&subject("Pod", "web", &vec![], &[], None)));
 }
 
 #[test]

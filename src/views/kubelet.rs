@@ -332,7 +332,7 @@ struct Simulator<'c> {
 /// One resource of the stream (a document, or an item of a `List`).
 struct Resource<'d> {
     doc: &'d Document,
-    node: Node,
+    node: Node<'d>,
     prefix: String,
     at: Location,
     api_version: String,
@@ -408,7 +408,7 @@ impl Simulator<'_> {
     fn resource_of<'d>(
         &self,
         doc: &'d Document,
-        node: Node,
+        node: Node<'d>,
         prefix: String,
     ) -> Option<Resource<'d>> {
         node.as_map()?;
@@ -495,7 +495,7 @@ impl Simulator<'_> {
                 }
             }
         }
-        let labels = crate::yaml::string_pairs(r.node.path(&["metadata", "labels"]));
+        let labels = crate::yaml::StringMap(r.node.path(&["metadata", "labels"]));
         let subject = Subject {
             kind: &r.kind,
             name: &r.name,
@@ -535,7 +535,7 @@ impl Simulator<'_> {
     }
 
     /// Every pod spec of the resource, with its path; unusable ones are noted.
-    fn pod_specs(&mut self, r: &Resource) -> Vec<(String, Node)> {
+    fn pod_specs<'d>(&mut self, r: &Resource<'d>) -> Vec<(String, Node<'d>)> {
         let paths: Vec<Vec<Step>> = if let Some(p) = kinds::pod_spec_path(&r.api_version, &r.kind) {
             vec![p.path.iter().map(|k| Step::Key(k)).collect()]
         } else if let Some(crd) = kinds::workload_crd(&r.api_version, &r.kind) {
@@ -755,7 +755,7 @@ fn containers(spec: &Node) -> Vec<(String, Option<String>, String, usize)> {
 }
 
 /// Follows a CRD path, fanning out at `EachValue`/`EachItem`.
-fn resolve(node: &Node, path: &[Step], at: String, out: &mut Vec<(String, Node)>) {
+fn resolve<'d>(node: &Node<'d>, path: &[Step], at: String, out: &mut Vec<(String, Node<'d>)>) {
     let join = |at: &str, step: &str| {
         if at.is_empty() {
             step.to_string()

@@ -17,8 +17,11 @@
 //! tests in `fast/tests.rs` (hand-written cases, every document of the corpus when it is
 //! present, and seeded mutations of both) hold the two paths to the same trees.
 
+use std::ops::ControlFlow;
+
 use compact_str::CompactString;
 
+use super::children::{Child, Children, Gathered, UNREAD_MIN};
 use super::{Node, Origin, Parsed, Scalar, Style, Value};
 
 /// This document needs the full parser.
@@ -32,22 +35,122 @@ type R<T> = Result<T, Defer>;
 const MAX_DEPTH: usize = 200;
 
 /// Parse `text` (one document, ending with a line break) or defer to libyaml-safer.
-pub(super) fn parse(text: &str, origin: Origin, wanted: &dyn Fn(&str) -> bool) -> R<Parsed> {
+/// `unread`: long collections of scalars may be left unread (see `super::children`).
+pub(super) fn parse<'t>(
+    text: &'t str,
+    origin: Origin,
+    wanted: &dyn Fn(&str) -> bool,
+    unread: bool,
+) -> R<Parsed<'t>> {
     if !text.ends_with('\n') || !characters_ok(text) {
         return Err(Defer);
     }
-    let mut scanner = Scanner {
-        b: text.as_bytes(),
-        text,
-        origin,
-        wanted,
-        stopped: None,
-        entries: Vec::new(),
-        items: Vec::new(),
-        depth: 0,
-        column_memo: std::cell::Cell::new((usize::MAX, 0, 0)),
-    };
-    scanner.document()
+    Scanner::new(text, origin, wanted, unread).document()
+}
+
+/// Where an unread collection starts in its document, to read its children again: the same
+/// code from the same place over the same text, so they come out as they would have been kept.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rescan<'t> {
+    text: &'t str,
+    origin: Origin,
+    /// The scanner's depth where the collection was read.
+    depth: usize,
+    start: Start,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    BlockSeq {
+        line: Line,
+        p: usize,
+        indentless: bool,
+    },
+    /// `p`: the first key.
+    BlockMap {
+        line: Line,
+        p: usize,
+    },
+    Flow {
+        line: Line,
+        p: usize,
+    },
+}
+
+impl<'t> Rescan<'t> {
+    fn at(&self) -> usize {
+        match self.start {
+            Start::BlockSeq { p, .. } | Start::BlockMap { p, .. } | Start::Flow { p, .. } => p,
+        }
+    }
+
+    /// Hand each child to `f` in order, until it breaks.
+    pub(super) fn visit(&self, f: &mut dyn FnMut(Gathered<'t>) -> ControlFlow<()>) {
+        let all = |_: &str| true;
+        let mut scanner = Scanner::new(self.text, self.origin, &all, false);
+        scanner.depth = self.depth;
+        scanner.visit = Some((self.at(), f));
+        let read = match self.start {
+            Start::BlockSeq {
+                line,
+                p,
+                indentless,
+            } => scanner.block_seq(line, p, indentless).map(drop),
+            Start::BlockMap { line, p } => match scanner.key_at(p, line) {
+                Ok(Some(key)) => scanner.block_map(line, key, false).map(drop),
+                _ => Err(Defer),
+            },
+            Start::Flow { line, p } => scanner.flow(line, p, self.depth).map(drop),
+        };
+        // This text was read so once; only the visitor stops a second reading.
+        assert!(
+            read.is_ok() || scanner.halted,
+            "an unread collection reads again as it read"
+        );
+    }
+
+    /// The first `n` children.
+    pub(super) fn collect<T: Child<'t>>(&self, n: usize) -> Vec<T> {
+        let mut out = Vec::with_capacity(n);
+        if n > 0 {
+            self.visit(&mut |gathered| {
+                out.push(T::from_gathered(gathered));
+                if out.len() == n {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+        }
+        out
+    }
+}
+
+/// How a collection keeps the children it reads (see `super::children`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// As nodes.
+    All,
+    /// As nodes until [`UNREAD_MIN`] of them have been read: then only counted.
+    UntilLong,
+    /// Counted: the collection's children stay unread.
+    Count,
+    /// Handed to a re-read's visitor, not kept.
+    Visit,
+}
+
+/// Keep or count one more child of a collection whose kept children are `kept[base..]`;
+/// `len` counts them all. Once [`UNREAD_MIN`] are read, the kept ones are dropped and the rest
+/// only counted (read, checked and let go).
+fn gather<T>(keep: &mut Keep, len: &mut usize, kept: &mut Vec<T>, base: usize, child: T) {
+    if *keep != Keep::Count {
+        kept.push(child);
+        if *keep == Keep::UntilLong && *len + 1 >= UNREAD_MIN {
+            kept.truncate(base);
+            *keep = Keep::Count;
+        }
+    }
+    *len += 1;
 }
 
 /// Only characters libyaml accepts anywhere, and none that this module leaves to it: `\r`
@@ -97,13 +200,21 @@ struct Scanner<'t, 'w> {
     stopped: Option<String>,
     /// Entries and items of the block collections being read, innermost last: each collection
     /// moves its own into an exact-size `Vec` when it ends, instead of growing one per level.
-    entries: Vec<(Node, Node)>,
-    items: Vec<Node>,
+    entries: Vec<(Node<'t>, Node<'t>)>,
+    items: Vec<Node<'t>>,
     /// Block collections open around the current position.
     depth: usize,
     /// The last column counted: line start, offset, column (see [`Scanner::column`]).
     column_memo: std::cell::Cell<(usize, usize, usize)>,
+    /// Long collections of scalars may stay unread ([`Keep::UntilLong`]).
+    unread: bool,
+    /// A re-read ([`Rescan`]): the collection starting at this offset hands its children here.
+    visit: Option<Visitor<'t, 'w>>,
+    /// The visitor stopped the re-read.
+    halted: bool,
 }
+
+type Visitor<'t, 'w> = (usize, &'w mut dyn FnMut(Gathered<'t>) -> ControlFlow<()>);
 
 /// Bytes that cannot start a plain scalar (`-`, `?` and `:` can, when not followed by a space,
 /// but those cases are left to libyaml except `-`).
@@ -131,7 +242,53 @@ fn indicator(b: u8) -> bool {
     )
 }
 
-impl<'t> Scanner<'t, '_> {
+impl<'t, 'w> Scanner<'t, 'w> {
+    fn new(text: &'t str, origin: Origin, wanted: &'w dyn Fn(&str) -> bool, unread: bool) -> Self {
+        Scanner {
+            b: text.as_bytes(),
+            text,
+            origin,
+            wanted,
+            stopped: None,
+            entries: Vec::new(),
+            items: Vec::new(),
+            depth: 0,
+            column_memo: std::cell::Cell::new((usize::MAX, 0, 0)),
+            unread,
+            visit: None,
+            halted: false,
+        }
+    }
+
+    /// How the collection starting at `start` keeps its children. The root mapping is always
+    /// kept: the planner reads its keys one by one.
+    fn keep(&self, start: usize, root: bool) -> Keep {
+        match &self.visit {
+            Some((at, _)) if *at == start => Keep::Visit,
+            _ if self.unread && !root => Keep::UntilLong,
+            _ => Keep::All,
+        }
+    }
+
+    /// Give a re-read's visitor one child; its stop ends the reading here.
+    fn hand_over(&mut self, child: Gathered<'t>) -> R<()> {
+        let (_, visit) = self.visit.as_mut().expect("a visitor");
+        if visit(child).is_break() {
+            self.halted = true;
+            return Err(Defer);
+        }
+        Ok(())
+    }
+
+    fn rescan(&self, start: Start) -> Rescan<'t> {
+        Rescan {
+            text: self.text,
+            origin: self.origin,
+            depth: self.depth,
+            start,
+        }
+    }
+
     fn line_at(&self, start: usize, no: usize) -> Line {
         let b = self.b;
         let mut i = start;
@@ -185,7 +342,7 @@ impl<'t> Scanner<'t, '_> {
         s.len() >= 4 && s[..3].iter().all(|&x| x == c) && matches!(s[3], b' ' | b'\n')
     }
 
-    fn document(&mut self) -> R<Parsed> {
+    fn document(&mut self) -> R<Parsed<'t>> {
         // Prologue: blank and comment lines and at most one `---` line (with nothing after it
         // but a comment).
         let mut from = 0;
@@ -243,7 +400,7 @@ impl<'t> Scanner<'t, '_> {
 
     /// The node whose first token starts `line`'s content, inside a block collection indented
     /// `parent` (-1 at the root). Returns it and the next content line after it.
-    fn block_node(&mut self, line: Line, parent: isize, root: bool) -> R<(Node, Option<Line>)> {
+    fn block_node(&mut self, line: Line, parent: isize, root: bool) -> R<(Node<'t>, Option<Line>)> {
         let p = line.content();
         if self.dash(p) {
             self.block_seq(line, p, false)
@@ -260,7 +417,7 @@ impl<'t> Scanner<'t, '_> {
     }
 
     /// A stream-absolute node.
-    fn node(&self, start: usize, end: usize, line: Line, value: Value) -> Node {
+    fn node(&self, start: usize, end: usize, line: Line, value: Value<'t>) -> Node<'t> {
         Node {
             start: self.origin.offset + start,
             end: self.origin.offset + end,
@@ -298,7 +455,7 @@ impl<'t> Scanner<'t, '_> {
         line: Line,
         text: impl Into<CompactString>,
         style: Style,
-    ) -> Node {
+    ) -> Node<'t> {
         let scalar = Scalar {
             text: text.into(),
             style,
@@ -317,11 +474,20 @@ impl<'t> Scanner<'t, '_> {
 
     /// A block mapping whose first key (already scanned) is on `line`; its entries are the lines
     /// indented like that key.
-    fn block_map(&mut self, mut line: Line, mut key: Key, root: bool) -> R<(Node, Option<Line>)> {
-        self.enter()?;
+    fn block_map(
+        &mut self,
+        mut line: Line,
+        mut key: Key<'t>,
+        root: bool,
+    ) -> R<(Node<'t>, Option<Line>)> {
         let col = key.node.start - self.origin.offset - line.start;
         let (start, first_line) = (key.node.start - self.origin.offset, line);
+        let rescan = self.rescan(Start::BlockMap { line, p: start });
+        self.enter()?;
         let base = self.entries.len();
+        let mut keep = self.keep(start, root);
+        let mut len = 0;
+        let mut end;
         let next = loop {
             let (value, next) = self.value_after(line, key.colon + 1, col as isize, true)?;
             let stop = root
@@ -330,7 +496,13 @@ impl<'t> Scanner<'t, '_> {
             if stop {
                 self.stopped = value.as_str().map(str::to_owned);
             }
-            self.entries.push((key.node, value));
+            end = value.end - self.origin.offset;
+            if keep == Keep::Visit {
+                self.hand_over(Gathered::Entry(key.node, value))?;
+            } else {
+                let entry = (key.node, value);
+                gather(&mut keep, &mut len, &mut self.entries, base, entry);
+            }
             if stop {
                 break None;
             }
@@ -343,11 +515,10 @@ impl<'t> Scanner<'t, '_> {
                 other => break other,
             }
         };
-        let entries = take_from(&mut self.entries, base);
-        let end = entries
-            .last()
-            .map(|(_, v)| v.end - self.origin.offset)
-            .unwrap_or(start);
+        let entries = match keep {
+            Keep::Count => Children::unread(rescan, len),
+            _ => Children::read(take_from(&mut self.entries, base)),
+        };
         let value = Value::Map {
             entries,
             flow: false,
@@ -364,14 +535,27 @@ impl<'t> Scanner<'t, '_> {
         mut line: Line,
         mut p: usize,
         indentless: bool,
-    ) -> R<(Node, Option<Line>)> {
-        self.enter()?;
+    ) -> R<(Node<'t>, Option<Line>)> {
         let col = p - line.start;
         let (start, first_line) = (p, line);
+        let rescan = self.rescan(Start::BlockSeq {
+            line,
+            p,
+            indentless,
+        });
+        self.enter()?;
         let base = self.items.len();
+        let mut keep = self.keep(start, false);
+        let mut len = 0;
+        let mut end;
         let next = loop {
             let (item, next) = self.value_after(line, p + 1, col as isize, false)?;
-            self.items.push(item);
+            end = item.end - self.origin.offset;
+            if keep == Keep::Visit {
+                self.hand_over(Gathered::Item(item))?;
+            } else {
+                gather(&mut keep, &mut len, &mut self.items, base, item);
+            }
             match next {
                 Some(l) if l.indent == col && self.dash(l.content()) => {
                     line = l;
@@ -382,11 +566,10 @@ impl<'t> Scanner<'t, '_> {
                 other => break other,
             }
         };
-        let items = take_from(&mut self.items, base);
-        let end = items
-            .last()
-            .map(|v| v.end - self.origin.offset)
-            .unwrap_or(start);
+        let items = match keep {
+            Keep::Count => Children::unread(rescan, len),
+            _ => Children::read(take_from(&mut self.items, base)),
+        };
         let value = Value::Seq { items, flow: false };
         self.depth -= 1;
         Ok((self.node(start, end, first_line, value), next))
@@ -400,7 +583,7 @@ impl<'t> Scanner<'t, '_> {
         p: usize,
         parent: isize,
         in_map: bool,
-    ) -> R<(Node, Option<Line>)> {
+    ) -> R<(Node<'t>, Option<Line>)> {
         let q = self.skip_spaces(p)?;
         if matches!(self.b[q], b'\n' | b'#') {
             let next = self.next_content(line.end + 1, line.no + 1)?;
@@ -432,7 +615,7 @@ impl<'t> Scanner<'t, '_> {
 
     /// A scalar or flow collection starting at `p` (not a key, not a `-` entry), inside a block
     /// collection indented `parent`.
-    fn inline_value(&mut self, line: Line, p: usize, parent: isize) -> R<(Node, Option<Line>)> {
+    fn inline_value(&mut self, line: Line, p: usize, parent: isize) -> R<(Node<'t>, Option<Line>)> {
         let b = self.b;
         let (node, after, last) = match b[p] {
             b'|' => return self.literal(line, p, parent),
@@ -468,7 +651,7 @@ impl<'t> Scanner<'t, '_> {
     /// `parent`: to the end of its line or a comment, and over the following lines indented
     /// more than `parent` (folded as YAML does: one line break becomes a space, `n` blank lines
     /// become `n` line breaks). Returns the node, the offset just past it and its last line.
-    fn plain(&self, line: Line, p: usize, parent: isize) -> R<(Node, usize, Line)> {
+    fn plain(&self, line: Line, p: usize, parent: isize) -> R<(Node<'t>, usize, Line)> {
         let b = self.b;
         let (mut end, commented) = self.plain_line(p, line)?;
         let mut text = CompactString::from(&self.text[p..end]);
@@ -540,7 +723,7 @@ impl<'t> Scanner<'t, '_> {
 
     /// A quoted scalar on one line starting at `p` (`'` or `"`) and the offset past its closing
     /// quote.
-    fn quoted(&self, line: Line, p: usize) -> R<(Node, usize)> {
+    fn quoted(&self, line: Line, p: usize) -> R<(Node<'t>, usize)> {
         let (text, end) = self.quoted_text(p)?;
         let style = if self.b[p] == b'"' {
             Style::DoubleQuoted
@@ -625,7 +808,7 @@ impl<'t> Scanner<'t, '_> {
 
     /// A literal block scalar (`|`, `|-`, `|+`, optionally with an indentation indicator) whose
     /// indicator is at `p`, inside a block collection indented `parent`.
-    fn literal(&self, line: Line, p: usize, parent: isize) -> R<(Node, Option<Line>)> {
+    fn literal(&self, line: Line, p: usize, parent: isize) -> R<(Node<'t>, Option<Line>)> {
         let b = self.b;
         let mut i = p + 1;
         let mut chomp = 0i8; // -1 strip, 0 clip, 1 keep
@@ -724,12 +907,16 @@ impl<'t> Scanner<'t, '_> {
 
     /// A flow collection on one line starting at `p` (`[` or `{`): the node and the offset past
     /// its closing bracket.
-    fn flow(&self, line: Line, p: usize, depth: usize) -> R<(Node, usize)> {
+    fn flow(&mut self, line: Line, p: usize, depth: usize) -> R<(Node<'t>, usize)> {
         if depth >= MAX_DEPTH {
             return Err(Defer);
         }
         let b = self.b;
         let close = if b[p] == b'[' { b']' } else { b'}' };
+        let mut rescan = self.rescan(Start::Flow { line, p });
+        rescan.depth = depth;
+        let mut keep = self.keep(p, false);
+        let mut len = 0;
         let mut i = self.skip_spaces(p + 1)?;
         let mut items = Vec::new();
         let mut entries = Vec::new();
@@ -737,7 +924,11 @@ impl<'t> Scanner<'t, '_> {
             loop {
                 if close == b']' {
                     let (item, after) = self.flow_node(line, i, depth)?;
-                    items.push(item);
+                    if keep == Keep::Visit {
+                        self.hand_over(Gathered::Item(item))?;
+                    } else {
+                        gather(&mut keep, &mut len, &mut items, 0, item);
+                    }
                     i = self.skip_spaces(after)?;
                 } else {
                     let (key, after) = self.flow_node(line, i, depth)?;
@@ -750,7 +941,11 @@ impl<'t> Scanner<'t, '_> {
                     }
                     let v = self.skip_spaces(colon + 1)?;
                     let (value, after) = self.flow_node(line, v, depth)?;
-                    entries.push((key, value));
+                    if keep == Keep::Visit {
+                        self.hand_over(Gathered::Entry(key, value))?;
+                    } else {
+                        gather(&mut keep, &mut len, &mut entries, 0, (key, value));
+                    }
                     i = self.skip_spaces(after)?;
                 }
                 match b[i] {
@@ -765,19 +960,29 @@ impl<'t> Scanner<'t, '_> {
                 }
             }
         }
-        let value = if close == b']' {
-            Value::Seq { items, flow: true }
-        } else {
-            Value::Map {
-                entries,
+        let value = match (close == b']', keep == Keep::Count) {
+            (true, true) => Value::Seq {
+                items: Children::unread(rescan, len),
                 flow: true,
-            }
+            },
+            (true, false) => Value::Seq {
+                items: Children::read(items),
+                flow: true,
+            },
+            (false, true) => Value::Map {
+                entries: Children::unread(rescan, len),
+                flow: true,
+            },
+            (false, false) => Value::Map {
+                entries: Children::read(entries),
+                flow: true,
+            },
         };
         Ok((self.node(p, i + 1, line, value), i + 1))
     }
 
     /// A node inside a one-line flow collection.
-    fn flow_node(&self, line: Line, p: usize, depth: usize) -> R<(Node, usize)> {
+    fn flow_node(&mut self, line: Line, p: usize, depth: usize) -> R<(Node<'t>, usize)> {
         let b = self.b;
         match b[p] {
             b'[' | b'{' => self.flow(line, p, depth + 1),
@@ -796,7 +1001,7 @@ impl<'t> Scanner<'t, '_> {
 
     /// A plain scalar inside a flow collection: up to a flow indicator. A `:` or `#` inside it
     /// is left to libyaml (their flow-context rules differ between YAML versions).
-    fn flow_plain(&self, line: Line, p: usize) -> R<(Node, usize)> {
+    fn flow_plain(&self, line: Line, p: usize) -> R<(Node<'t>, usize)> {
         let b = self.b;
         let mut i = p;
         while !matches!(
@@ -821,7 +1026,7 @@ impl<'t> Scanner<'t, '_> {
 
     /// The mapping key starting at `p`, if the text there is `key:` followed by a space or the
     /// line end (a plain key up to the first such `:`, or a one-line quoted key).
-    fn key_at(&self, p: usize, line: Line) -> R<Option<Key>> {
+    fn key_at(&self, p: usize, line: Line) -> R<Option<Key<'t>>> {
         let b = self.b;
         match b[p] {
             b'"' | b'\'' => {
@@ -838,7 +1043,7 @@ impl<'t> Scanner<'t, '_> {
         }
     }
 
-    fn plain_key(&self, p: usize, line: Line) -> R<Option<Key>> {
+    fn plain_key(&self, p: usize, line: Line) -> R<Option<Key<'t>>> {
         let b = self.b;
         let limit = comment_start(b, p, line.end);
         let mut i = p;
@@ -882,8 +1087,8 @@ fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
 }
 
 /// A mapping key and the offset of its `:`.
-struct Key {
-    node: Node,
+struct Key<'t> {
+    node: Node<'t>,
     colon: usize,
 }
 

@@ -69,7 +69,11 @@ pub fn edit_embedded(
     Ok(Some(Embedded { outer, new_inner }))
 }
 
-fn parse_inner(inner: &str, format: Format, field: &Node) -> Result<Node, EmbeddedProblem> {
+fn parse_inner<'i>(
+    inner: &'i str,
+    format: Format,
+    field: &Node<'_>,
+) -> Result<Node<'i>, EmbeddedProblem> {
     if format == Format::Json {
         // Our YAML parser reads JSON too (it is YAML flow syntax), but it would also accept
         // YAML that is not JSON; the consuming program would not.

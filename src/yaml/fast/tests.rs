@@ -11,13 +11,15 @@ use crate::yaml::{Origin, Parsed, parse_document_reference, with_final_break};
 const ORIGIN: Origin = Origin { offset: 7, line: 3 };
 
 /// The fast path's answer, `None` when it defers.
-fn fast(text: &str, wanted: &dyn Fn(&str) -> bool) -> Option<Parsed> {
+fn fast<'t>(text: &'t str, wanted: &dyn Fn(&str) -> bool) -> Option<Parsed<'t>> {
     let mut deferred = false;
-    let parsed = with_final_break(text, ORIGIN, |t| match parse(t, ORIGIN, wanted) {
-        Ok(p) => Ok(p),
-        Err(Defer) => {
-            deferred = true;
-            Ok(Parsed::Empty)
+    let parsed = with_final_break(text, ORIGIN, |t, unread| {
+        match parse(t, ORIGIN, wanted, unread) {
+            Ok(p) => Ok(p),
+            Err(Defer) => {
+                deferred = true;
+                Ok(Parsed::Empty)
+            }
         }
     })
     .expect("the closure never fails");
@@ -524,4 +526,166 @@ fn deep_nesting() {
         let err = crate::yaml::parse_document(&text, ORIGIN, &all).unwrap_err();
         assert!(err.message.contains("nested deeper than"), "{err}");
     }
+}
+
+/// Whether any collection of the tree is unread, and whether the one at `path` (mapping keys)
+/// is.
+fn unread_at(node: &crate::yaml::Node<'_>, path: &[&str]) -> bool {
+    use crate::yaml::Value;
+    let node = node.path(path).expect("the path");
+    match &node.value {
+        Value::Seq { items, .. } => !items.is_read(),
+        Value::Map { entries, .. } => !entries.is_read(),
+        _ => false,
+    }
+}
+
+fn fast_node(text: &str) -> crate::yaml::Node<'_> {
+    match crate::yaml::parse_document(text, ORIGIN, &all).unwrap() {
+        Parsed::Node(node) => node,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn long_collections_are_left_unread_and_read_again_the_same() {
+    // (document, path of a collection the fast path leaves unread)
+    let cases = [
+        (
+            "args:\n- a\n- 'b'\n- \"c\\td\"\n- |\n  lit\n- e # c\n\n- f\n",
+            &["args"][..],
+        ),
+        (
+            "spec:\n  args:\n  - a\n  - b\n  - c\nnext: 1\n",
+            &["spec", "args"],
+        ),
+        (
+            "labels:\n  a: x\n  'b': 'y'\n  c: \"z\"\n  d:\n  e: |\n    v\n",
+            &["labels"],
+        ),
+        ("args: [a, 'b', \"c\", -d]\n", &["args"]),
+        ("labels: {a: x, b: y, 'c': z}\n", &["labels"]),
+        ("nested: [[a, b, c], [d, e]]\n", &["nested"]),
+        (
+            "env:\n- name: a\n  value: x\n- name: b\n  value: y\n- {name: c}\n",
+            &["env"],
+        ),
+        (
+            "mixed:\n  a: x\n  b: y\n  c: [z]\n  d:\n    e: f\n    g: [h, i]\n",
+            &["mixed"],
+        ),
+        ("mixed:\n- a\n- b\n- - x\n  - y\n- c\n", &["mixed"]),
+    ];
+    for (text, path) in cases {
+        accepted(text);
+        let node = fast_node(text);
+        assert!(unread_at(&node, path), "{text}");
+        let Ok(Parsed::Node(reference)) = parse_document_reference(text, ORIGIN, &all) else {
+            panic!("{text}");
+        };
+        // Read again, the slice is what the reference parser keeps.
+        assert_eq!(node.path(path), reference.path(path), "{text}");
+        // And so is each child a visit hands over.
+        let kept = reference.path(path).unwrap();
+        let mut visited = Vec::new();
+        match &node.path(path).unwrap().value {
+            crate::yaml::Value::Seq { items, .. } => {
+                let _ = items.visit(|item| {
+                    visited.push(format!("{item:?}"));
+                    std::ops::ControlFlow::Continue(())
+                });
+                let want: Vec<_> = kept
+                    .as_seq()
+                    .unwrap()
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect();
+                assert_eq!(visited, want, "{text}");
+            }
+            crate::yaml::Value::Map { .. } => {
+                node.path(path).unwrap().visit_entries(|k, v| {
+                    visited.push(format!("{k:?}{v:?}"));
+                    std::ops::ControlFlow::Continue(())
+                });
+                let want: Vec<_> = kept
+                    .as_map()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| format!("{k:?}{v:?}"))
+                    .collect();
+                assert_eq!(visited, want, "{text}");
+            }
+            _ => unreachable!(),
+        }
+    }
+    let root = fast_node("a: 1\nb: 2\nc: 3\n");
+    assert!(
+        matches!(&root.value, crate::yaml::Value::Map { entries, .. } if entries.is_read()),
+        "the root mapping is kept"
+    );
+}
+
+#[test]
+fn keys_of_an_unread_mapping_are_found_without_reading_it() {
+    let text = "labels:\n  a: x\n  b: 'y'\n  c: z\n";
+    let node = fast_node(text);
+    let labels = node.get("labels").unwrap();
+    assert!(unread_at(&node, &["labels"]));
+    for _ in 0..2 {
+        let (key, value) = labels.entry("b").unwrap();
+        assert_eq!(
+            (key.as_str(), value.as_str(), value.line),
+            (Some("b"), Some("y"), 5)
+        );
+        assert_eq!(
+            &text[value.start - ORIGIN.offset..value.end - ORIGIN.offset],
+            "'y'"
+        );
+    }
+    assert!(labels.get("nope").is_none());
+    let mut keys = Vec::new();
+    labels.visit_entries(|k, _| {
+        keys.push(k.as_str().unwrap().to_string());
+        std::ops::ControlFlow::Continue(())
+    });
+    assert_eq!(keys, ["a", "b", "c"]);
+    assert!(
+        unread_at(&node, &["labels"]),
+        "lookups and visits keep it unread"
+    );
+    assert_eq!(labels.as_map().unwrap().len(), 3);
+}
+
+#[test]
+fn an_unread_mapping_is_refused_as_a_kept_one_would_be() {
+    for text in [
+        "labels:\n  a: x\n  b: y\n  a: z\n",
+        "labels: {a: x, b: y, c: w, b: z}\n",
+        "labels:\n  a: x\n  <<: y\n  c: z\n",
+        "labels: {a: x, <<: y}\n",
+        // Inside a child of an unread collection, found as it is read again.
+        "env:\n- name: a\n- name: b\n  name: c\n",
+        "env:\n- {a: x}\n- {<<: {b: y}}\n",
+    ] {
+        let fast_error = crate::yaml::parse_document(text, ORIGIN, &all).unwrap_err();
+        let reference = parse_document_reference(text, ORIGIN, &all).unwrap();
+        let reference_error = crate::yaml::readable(&reference, text, ORIGIN).unwrap_err();
+        assert_eq!(fast_error, reference_error, "{text}");
+    }
+}
+
+#[test]
+fn a_last_document_without_a_final_break_keeps_its_collections() {
+    let text = "args:\n- a\n- b\n- c";
+    let node = fast_node(text);
+    assert!(!unread_at(&node, &["args"]));
+    let items: Vec<_> = node
+        .get("args")
+        .unwrap()
+        .as_seq()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str())
+        .collect();
+    assert_eq!(items, [Some("a"), Some("b"), Some("c")]);
 }
