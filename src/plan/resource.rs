@@ -42,9 +42,14 @@ impl<'s> Planner<'s, '_> {
         let kind = root.get("kind").and_then(Node::as_str).unwrap_or_default();
         match root.get("items").map(|items| &items.value) {
             Some(Value::Seq { items, .. }) if kind.ends_with("List") => {
-                for (i, item) in items.iter().enumerate() {
+                // One at a time: a long list's items are read again as they are planned, not
+                // all kept (see `yaml::Children`).
+                let mut i = 0;
+                let _ = items.visit(|item| {
                     self.resource(doc, item, format!("items[{i}]."));
-                }
+                    i += 1;
+                    std::ops::ControlFlow::Continue(())
+                });
             }
             _ => self.resource(doc, root, String::new()),
         }
