@@ -953,7 +953,7 @@ impl<'n> StringMap<'n, '_> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Node {
+    fn parse(text: &str) -> Node<'_> {
         match parse_document(text, Origin { offset: 0, line: 1 }, &|_| true).unwrap() {
             Parsed::Node(n) => n,
             other => panic!("expected a node, got {other:?}"),

@@ -721,7 +721,7 @@ mod tests {
             .unwrap()
     }
 
-    fn parse(text: &str) -> Node {
+    fn parse(text: &str) -> Node<'_> {
         match yaml::parse_document(text, Origin { offset: 0, line: 1 }, &|_| true).unwrap() {
             Parsed::Node(n) => n,
             other => panic!("{other:?}"),

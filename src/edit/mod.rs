@@ -669,7 +669,7 @@ mod tests {
     use super::*;
     use crate::yaml::{Origin, Parsed, parse_document};
 
-    fn root(text: &str) -> Node {
+    fn root(text: &str) -> Node<'_> {
         match parse_document(text, Origin { offset: 0, line: 1 }, &|_| true).unwrap() {
             Parsed::Node(n) => n,
             other => panic!("{other:?}"),

@@ -66,9 +66,9 @@ pub trait Child<'t>: Sized {
     #[doc(hidden)]
     fn leaf(self) -> Self::Leaf;
     #[doc(hidden)]
-    fn lend<'a>(leaves: &'a [Self::Leaf]) -> &'a [Self];
+    fn lend(leaves: &[Self::Leaf]) -> &[Self];
     #[doc(hidden)]
-    fn lend_one<'a>(leaf: &'a Self::Leaf) -> &'a Self;
+    fn lend_one(leaf: &Self::Leaf) -> &Self;
 }
 
 impl<'t> Child<'t> for Node<'t> {
@@ -108,11 +108,11 @@ impl<'t> Child<'t> for (Node<'t>, Node<'t>) {
         (self.0.detached(), self.1.detached())
     }
 
-    fn lend<'a>(leaves: &'a [Self::Leaf]) -> &'a [Self] {
+    fn lend(leaves: &[Self::Leaf]) -> &[Self] {
         leaves
     }
 
-    fn lend_one<'a>(leaf: &'a Self::Leaf) -> &'a Self {
+    fn lend_one(leaf: &Self::Leaf) -> &Self {
         leaf
     }
 }
