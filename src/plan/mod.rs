@@ -326,7 +326,7 @@ struct Planner<'s, 'c> {
     sa_needs: Vec<SaNeed>,
     /// ServiceAccounts neither in the input nor declared, run as by pods that now list their
     /// own secrets: (effective namespace, name) -> those pods.
-    unknown_service_accounts: Vec<((String, String), Vec<Location>)>,
+    unknown_service_accounts: Vec<((String, String), service_accounts::SomePods)>,
     /// Pod templates that use ConfigMaps, for restart annotations.
     templates: Vec<TemplateRef<'s>>,
     /// Embedded configs changed in ConfigMaps: (effective namespace, name, key, checksum).

@@ -93,10 +93,12 @@ impl<'s> Planner<'s, '_> {
             .iter_mut()
             .find(|(k, _)| *k == key)
         {
-            Some((_, pods)) => pods.push(r.at.clone()),
-            None => self
-                .unknown_service_accounts
-                .push((key, vec![r.at.clone()])),
+            Some((_, pods)) => pods.add(&r.at),
+            None => {
+                let mut pods = SomePods::default();
+                pods.add(&r.at);
+                self.unknown_service_accounts.push((key, pods));
+            }
         }
         Vec::new()
     }
@@ -106,15 +108,15 @@ impl<'s> Planner<'s, '_> {
     pub(super) fn warn_unknown_service_accounts(&mut self) {
         for ((namespace, name), pods) in std::mem::take(&mut self.unknown_service_accounts) {
             let shown: Vec<String> = pods
+                .first
                 .iter()
-                .take(3)
                 .map(|at| match (&at.kind, &at.name) {
                     (Some(kind), Some(name)) => format!("{kind}/{name}"),
                     _ => format!("document {}", at.doc),
                 })
                 .collect();
-            let more = match pods.len() {
-                n if n > 3 => format!(" and {} more", n - 3),
+            let more = match pods.count {
+                n if n > SomePods::SHOWN => format!(" and {} more", n - SomePods::SHOWN),
                 _ => String::new(),
             };
             let (in_namespace, namespaces) = if namespace.is_empty() {
@@ -133,7 +135,7 @@ impl<'s> Planner<'s, '_> {
                  [{{{namespaces}names: [{name}], imagePullSecrets: [NAME]}}]` (`[]` if it has none)",
                 shown.join(", ")
             );
-            let at = pods.into_iter().next();
+            let at = pods.first.into_iter().next();
             self.warn(at.as_ref(), message);
         }
     }
@@ -270,6 +272,26 @@ impl<'s> Planner<'s, '_> {
                 );
             }
         }
+    }
+}
+
+
+/// The pods a warning names: the first few and how many in all (a stream of many small
+/// documents would otherwise keep a location per pod for a message that shows three).
+#[derive(Debug, Default)]
+pub(super) struct SomePods {
+    pub(super) first: Vec<Location>,
+    pub(super) count: usize,
+}
+
+impl SomePods {
+    pub(super) const SHOWN: usize = 3;
+
+    fn add(&mut self, at: &Location) {
+        if self.first.len() < Self::SHOWN {
+            self.first.push(at.clone());
+        }
+        self.count += 1;
     }
 }
 
