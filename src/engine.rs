@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::error::Error;
 use crate::input::SourceNaming;
 use crate::input::stream::Stream;
-use crate::plan::{self, Options, Plan, Warning};
+use crate::plan::{self, Detail, Options, Plan, Warning};
 use crate::registry::credentials::{Context, Credentials, Stdin};
 use crate::rules::Config;
 use crate::views::{diff, redact, stream as output};
@@ -35,6 +35,8 @@ pub struct Request<'a> {
     /// Read the credentials and write the real Secrets. `false` for a dry run or `check`: the
     /// plan and its redacted views only, and no credential is ever read.
     pub resolve_credentials: bool,
+    /// What the plan keeps of each selected list.
+    pub detail: Detail,
 }
 
 impl<'a> Request<'a> {
@@ -47,6 +49,7 @@ impl<'a> Request<'a> {
             env: &no_env,
             stdin: Stdin::unavailable("stdin is not available to credentials in this run"),
             resolve_credentials: true,
+            detail: Detail::Changes,
         }
     }
 
@@ -60,6 +63,15 @@ impl<'a> Request<'a> {
 
     pub fn stdin(self, stdin: Stdin) -> Self {
         Request { stdin, ..self }
+    }
+
+    /// Keep counts of the selected lists, not a [`crate::plan::Change`] each: for a front end
+    /// that shows no more than the summary line (the post-renderer).
+    pub fn counts_only(self) -> Self {
+        Request {
+            detail: Detail::Counts,
+            ..self
+        }
     }
 
     /// Plan only: no credentials are read, [`Outcome::output`] is `None`.
@@ -92,8 +104,9 @@ pub fn run(request: Request<'_>) -> Result<Outcome<'_>, Error> {
         env,
         stdin,
         resolve_credentials,
+        detail,
     } = request;
-    let plan = plan::plan(stream, rules, &options, env)?;
+    let plan = plan::plan(stream, rules, &options, env, detail)?;
     let credentials = if resolve_credentials {
         let cx = Context {
             env,
@@ -165,16 +178,19 @@ impl Outcome<'_> {
 
     /// The output stream; `None` for a plan-only request.
     pub fn output(&self) -> Option<String> {
-        self.write_output(|pieces| pieces.concat())
+        self.write_output(|pieces| pieces.collect())
     }
 
     /// The output stream handed to `write` as pieces to write in order (`None` for a
     /// plan-only request): a front end that writes them to stdout never holds the output
     /// whole, which on a large stream was a second copy of the input in memory.
-    pub fn write_output<R>(&self, write: impl FnOnce(&[&str]) -> R) -> Option<R> {
+    pub fn write_output<R>(
+        &self,
+        write: impl FnOnce(&mut dyn Iterator<Item = &str>) -> R,
+    ) -> Option<R> {
         self.credentials.as_ref()?;
         let added = output::in_stream_newlines(self.stream, self.added_documents());
-        Some(write(&output::pieces(
+        Some(write(&mut output::pieces(
             self.stream,
             &added,
             &self.plan.edits,

@@ -49,7 +49,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ..Options::default()
     };
     let env = super::process_env;
+    // The summary line is all it shows of the selected lists: counts, not a record each.
     let request = Request::new(&config, &stream)
+        .counts_only()
         .options(options)
         .env(&env)
         .stdin(Stdin::unavailable(super::STDIN_TAKEN));

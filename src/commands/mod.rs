@@ -254,12 +254,14 @@ pub fn replace_private(
 /// One write of the whole result, so a failure never leaves half a stream on stdout. A reader
 /// that went away (`| head`) is not our failure.
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
-    write_stdout_pieces(&[bytes])
+    write_stdout_pieces([bytes])
 }
 
 /// [`write_stdout`] of the pieces of one result, in order, once everything that can fail but
 /// the write itself is done: the result is written without being joined first.
-pub fn write_stdout_pieces<P: AsRef<[u8]>>(pieces: &[P]) -> anyhow::Result<()> {
+pub fn write_stdout_pieces<P: AsRef<[u8]>>(
+    pieces: impl IntoIterator<Item = P>,
+) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use std::io::Write as _;
     if closed_at_start(STDOUT_CLOSED) {
@@ -271,7 +273,7 @@ pub fn write_stdout_pieces<P: AsRef<[u8]>>(pieces: &[P]) -> anyhow::Result<()> {
     // would be a write of its own.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = pieces
-        .iter()
+        .into_iter()
         .try_for_each(|piece| stdout.write_all(piece.as_ref()));
     match written.and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -123,7 +123,9 @@ pub fn run(args: &Args, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     } else {
         Stdin::process()
     };
+    // The summary line is all it shows of the selected lists: counts, not a record each.
     let request = Request::new(&config, &stream)
+        .counts_only()
         .options(Options {
             namespace: args.namespace.clone(),
             release: args.release.clone(),

@@ -21,7 +21,9 @@ use crate::yaml::{Node, Style, Value, is_plain_safe, yaml_scalar};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub range: Range<usize>,
-    pub text: String,
+    /// Shared: a stream of many alike documents gets the same few texts many times, and the
+    /// planner keeps one of each (`Planner::add_edits`).
+    pub text: std::sync::Arc<str>,
 }
 
 /// How one list item is written (`target.itemShape`).
@@ -332,7 +334,7 @@ pub fn edit_at(
                 }
                 Value::Scalar(_) => Edit {
                     range: value.start..value.end,
-                    text: scalar_text(want, syntax),
+                    text: scalar_text(want, syntax).into(),
                 },
                 Value::Alias => return Err(EditProblem::Alias { line: value.line }),
                 _ => {
@@ -395,7 +397,7 @@ pub(crate) fn replace_null(text: &str, key_node: &Node, value: &Node, new: Strin
     if value.start < value.end {
         return Edit {
             range: value.start..value.end,
-            text: new,
+            text: new.into(),
         };
     }
     let colon = text[key_node.end..]
@@ -602,7 +604,7 @@ fn flow_items(items: &[ListItem]) -> String {
 pub(crate) fn insert(at: usize, text: String) -> Edit {
     Edit {
         range: at..at,
-        text,
+        text: text.into(),
     }
 }
 
@@ -637,31 +639,33 @@ pub(crate) fn at_line_end(text: &str, at: usize, newline: &str, body: String) ->
 /// order). Sorted here rather than trusted to be: an unsorted list (a Secret's `stringData`
 /// before its `data`) once made the slicing below panic, and a slicing panic quotes the text.
 pub fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut parts = Vec::new();
-    pieces(text, edits, &mut parts);
-    parts.concat()
+    pieces(text, edits).collect()
 }
 
-/// [`apply`] as the pieces of its result, in order, appended to `out`: kept text borrowed from
-/// `text` and the edits' own text. Writing these one after the other is writing the result, so
-/// a large stream is never held a second time to be written (docs/performance.md).
-pub fn pieces<'a>(text: &'a str, edits: &'a [Edit], out: &mut Vec<&'a str>) {
+/// [`apply`] as the pieces of its result, in order: kept text borrowed from `text` and the
+/// edits' own text. Writing these one after the other is writing the result, so a large stream
+/// is never held a second time to be written (docs/performance.md).
+pub fn pieces<'a>(text: &'a str, edits: &'a [Edit]) -> impl Iterator<Item = &'a str> {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| e.range.start);
+    let end = sorted.last().map_or(0, |e| e.range.end);
     let mut pos = 0;
-    for edit in sorted {
-        // Overlapping edits are a planner bug. `get` and not indexing: an indexing panic
-        // quotes the text, and this one must not.
-        let kept = (edit.range.start >= pos)
-            .then(|| text.get(pos..edit.range.start))
-            .flatten()
-            .filter(|_| text.is_char_boundary(edit.range.end))
-            .expect("edits overlap, or split a character");
-        out.push(kept);
-        out.push(&edit.text);
-        pos = edit.range.end;
-    }
-    out.push(text.get(pos..).expect("an edit reaches past the text"));
+    sorted
+        .into_iter()
+        .flat_map(move |edit| {
+            // Overlapping edits are a planner bug. `get` and not indexing: an indexing panic
+            // quotes the text, and this one must not.
+            let kept = (edit.range.start >= pos)
+                .then(|| text.get(pos..edit.range.start))
+                .flatten()
+                .filter(|_| text.is_char_boundary(edit.range.end))
+                .expect("edits overlap, or split a character");
+            pos = edit.range.end;
+            [kept, &*edit.text]
+        })
+        .chain(std::iter::once_with(move || {
+            text.get(end..).expect("an edit reaches past the text")
+        }))
 }
 
 #[cfg(test)]

@@ -71,8 +71,11 @@ pub struct Plan {
     pub service_accounts: Vec<PlannedServiceAccount>,
     /// Why edits beyond pull secrets were made (restart annotations, ServiceAccount edits).
     pub notes: Vec<Warning>,
-    /// Every pod spec a rule selected, with what it got.
+    /// Every pod spec (and target list) a rule selected, with what it got; empty when the
+    /// request asked for [`Detail::Counts`].
     pub changes: Vec<Change>,
+    /// How many lists were selected and changed, whatever the [`Detail`].
+    pub tally: Tally,
     pub warnings: Vec<Warning>,
     /// Input ranges holding Secret data: shown as `<redacted>` in diffs.
     pub sensitive: Vec<Range<usize>>,
@@ -98,6 +101,40 @@ impl Plan {
     /// what the post-renderer adds.
     pub fn lacking(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| !c.added.is_empty())
+    }
+}
+
+/// How much the plan keeps of what it decided for each selected list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// A [`Change`] each: what `check`, `explain`, the KRM results and `values` show.
+    #[default]
+    Changes,
+    /// Only the [`Tally`]: all a post-render shows of them (its summary line). On a stream of
+    /// many small documents the records were most of a post-render's memory.
+    Counts,
+}
+
+/// How many lists the rules selected and changed: what the summary line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// Pod specs' `imagePullSecrets` lists selected.
+    pub pod_specs: usize,
+    /// Of those, the ones that lacked a Secret and got it.
+    pub pod_specs_changed: usize,
+    /// Other lists (targets) that got a Secret.
+    pub other_lists_changed: usize,
+}
+
+impl Tally {
+    fn count(&mut self, change: &Change) {
+        let changed = !change.added.is_empty();
+        if change.is_pod_spec() {
+            self.pod_specs += 1;
+            self.pod_specs_changed += changed as usize;
+        } else {
+            self.other_lists_changed += changed as usize;
+        }
     }
 }
 
@@ -145,6 +182,13 @@ pub struct Change {
     pub inherited: Vec<String>,
 }
 
+impl Change {
+    /// Whether the list is a pod spec's own `imagePullSecrets` (not a target list elsewhere).
+    pub fn is_pod_spec(&self) -> bool {
+        self.path.ends_with("spec.imagePullSecrets")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     pub at: Option<Location>,
@@ -169,6 +213,7 @@ pub(crate) fn plan(
     config: &Config,
     options: &Options,
     env: &dyn Fn(&str) -> Option<String>,
+    detail: Detail,
 ) -> Result<Plan, InputProblems> {
     let names = Renderer::new(&config.vars, options.release.as_deref(), env)
         .with_policy(options.trust.clone());
@@ -205,6 +250,8 @@ pub(crate) fn plan(
         release_names: Default::default(),
         hook_names: Vec::new(),
         prefix_warnings: Default::default(),
+        edit_texts: Default::default(),
+        detail,
     };
     let wanted = |kind: &str| interest.wants(kind);
     planner.read_service_accounts();
@@ -341,9 +388,33 @@ struct Planner<'s, 'c> {
     hook_names: Vec<(String, String, Location)>,
     /// String-prefix path warnings already given (one per registry and image path).
     prefix_warnings: std::collections::HashSet<String>,
+    /// One of each text the plan's edits write (see [`Edit::text`]).
+    edit_texts: std::collections::HashSet<std::sync::Arc<str>>,
+    detail: Detail,
 }
 
 impl Planner<'_, '_> {
+    /// Count a selected list, and keep its record if the request wants them.
+    fn change(&mut self, change: Change) {
+        self.plan.tally.count(&change);
+        if self.detail == Detail::Changes {
+            self.plan.changes.push(change);
+        }
+    }
+
+    /// Add edits to the plan, each text kept once however many edits write it.
+    fn add_edits(&mut self, edits: impl IntoIterator<Item = Edit>) {
+        for mut edit in edits {
+            match self.edit_texts.get(&edit.text) {
+                Some(shared) => edit.text = shared.clone(),
+                None => {
+                    self.edit_texts.insert(edit.text.clone());
+                }
+            }
+            self.plan.edits.push(edit);
+        }
+    }
+
     fn finish(mut self) -> Result<Plan, InputProblems> {
         self.service_account_edits();
         self.warn_unknown_service_accounts();
@@ -385,7 +456,13 @@ pub(crate) mod testing {
         options: &Options,
     ) -> Result<Plan, InputProblems> {
         let stream = Stream::parse(input.as_bytes()).expect("stream");
-        super::plan(&stream, config, options, &crate::engine::no_env)
+        super::plan(
+            &stream,
+            config,
+            options,
+            &crate::engine::no_env,
+            super::Detail::Changes,
+        )
     }
 
     pub(crate) fn plan(extra_rules: &str, input: &str) -> Plan {
@@ -397,5 +474,64 @@ pub(crate) mod testing {
         format!(
             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: c\n    image: {image}\n{extra}"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{plan_with, pod, rules};
+    use super::{Detail, Options, Tally};
+    use crate::Stream;
+
+    #[test]
+    fn counts_only_plans_the_same_edits_and_secrets_and_counts_what_records_would_say() {
+        let config = rules(
+            "rules:\n  - name: all\n    secrets: [pull]\n  - name: target\n    match: {kinds: [Thing]}\n    target: {path: $.spec.secrets, itemShape: string}\n    secrets: [pull]\n",
+        );
+        let input = format!(
+            "{}---\n{}---\napiVersion: x/v1\nkind: Thing\nmetadata: {{name: t}}\nspec: {{secrets: [a]}}\n",
+            pod("a", "r.example.com/x", ""),
+            pod(
+                "b",
+                "r.example.com/x",
+                "  imagePullSecrets: [{name: pull}]\n"
+            ),
+        );
+        let stream = Stream::parse(input.as_bytes()).unwrap();
+        let options = Options::default();
+        let env = &crate::engine::no_env;
+        let full = super::plan(&stream, &config, &options, env, Detail::Changes).unwrap();
+        let counted = super::plan(&stream, &config, &options, env, Detail::Counts).unwrap();
+        assert_eq!(
+            full.tally,
+            Tally {
+                pod_specs: 2,
+                pod_specs_changed: 1,
+                other_lists_changed: 1
+            }
+        );
+        assert_eq!(counted.tally, full.tally);
+        assert_eq!(full.changes.len(), 3);
+        assert!(counted.changes.is_empty());
+        assert_eq!(counted.edits, full.edits);
+        assert_eq!(counted.secrets, full.secrets);
+        assert_eq!(
+            plan_with(&config, &input, &options).unwrap().tally,
+            full.tally
+        );
+    }
+
+    #[test]
+    fn alike_documents_share_their_edit_texts() {
+        let input = format!(
+            "{}---\n{}",
+            pod("a", "r.example.com/x", ""),
+            pod("b", "r.example.com/x", "")
+        );
+        let plan = plan_with(&rules(""), &input, &Options::default()).unwrap();
+        let [first, second] = plan.edits.as_slice() else {
+            panic!("{:?}", plan.edits);
+        };
+        assert!(std::sync::Arc::ptr_eq(&first.text, &second.text));
     }
 }

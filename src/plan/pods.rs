@@ -134,7 +134,7 @@ impl Planner<'_, '_> {
             ItemShape::NameRef,
             r.syntax,
         ) {
-            Ok(edits) => self.plan.edits.extend(edits),
+            Ok(edits) => self.add_edits(edits),
             Err(e) => return self.edit_problem(&r.at, &list_path, e),
         }
         let all: Vec<String> = inherited
@@ -149,7 +149,7 @@ impl Planner<'_, '_> {
             self.sa_need(r, sa, sa_secrets, create_sa);
         }
         if !added.is_empty() || !present.is_empty() {
-            self.plan.changes.push(Change {
+            self.change(Change {
                 at: r.at.clone(),
                 namespace: r.namespace.map(str::to_string),
                 path: list_path,
@@ -198,7 +198,7 @@ impl Planner<'_, '_> {
                     Leaf::Scalar(policy.as_str()),
                     r.syntax,
                 ) {
-                    Ok(edits) => self.plan.edits.extend(edits),
+                    Ok(edits) => self.add_edits(edits),
                     Err(e) => self.edit_problem(
                         &r.at,
                         &format!("{spec_path}.{list}[{i}].imagePullPolicy"),

@@ -77,7 +77,7 @@ impl<'s> Planner<'s, '_> {
                 // One ConfigMap name is one annotation; later edits would overlap the first.
                 break;
             }
-            self.plan.edits.extend(edits);
+            self.add_edits(edits);
         }
     }
 }

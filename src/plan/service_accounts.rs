@@ -228,7 +228,7 @@ impl<'s> Planner<'s, '_> {
                     ItemShape::NameRef,
                     Syntax::of(&node),
                 ) {
-                    Ok(edits) => self.plan.edits.extend(edits),
+                    Ok(edits) => self.add_edits(edits),
                     Err(e) => self.edit_problem(&at, "imagePullSecrets", e),
                 }
                 if !added.is_empty() {
@@ -274,7 +274,6 @@ impl<'s> Planner<'s, '_> {
         }
     }
 }
-
 
 /// The pods a warning names: the first few and how many in all (a stream of many small
 /// documents would otherwise keep a location per pod for a message that shows three).

@@ -66,7 +66,7 @@ impl Planner<'_, '_> {
             Ok(additions) => additions,
             Err(e) => return self.edit_problem(&r.at, &path, e),
         };
-        self.plan.edits.extend(additions.edits);
+        self.add_edits(additions.edits);
         let (added, present) = (additions.added, additions.present);
         let mut namespaces = Vec::new();
         for rule in rules {
@@ -160,7 +160,7 @@ impl Planner<'_, '_> {
             self.record(r, path, added, present, &namespaces);
         }
         if let Some(embedded) = embedded {
-            self.plan.edits.extend(embedded.outer);
+            self.add_edits(embedded.outer);
             let rollout = groups
                 .iter()
                 .any(|(_, _, rules)| rules.iter().any(|rule| rule.rollout));
@@ -186,7 +186,7 @@ impl Planner<'_, '_> {
     ) {
         let all: Vec<String> = added.iter().chain(&present).cloned().collect();
         self.need(&all, r, namespaces);
-        self.plan.changes.push(Change {
+        self.change(Change {
             at: r.at.clone(),
             namespace: r.namespace.map(str::to_string),
             path,

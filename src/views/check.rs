@@ -215,7 +215,7 @@ pub fn cluster_for(
     options: &Options,
     env: Env,
 ) -> Result<Cluster, Error> {
-    let plan = plan(stream, config, options, env)?;
+    let plan = plan(stream, config, options, env, crate::plan::Detail::Changes)?;
     let mut cluster = Cluster::from_rules(config);
     for secret in &plan.secrets {
         let namespace = secret

@@ -79,18 +79,13 @@ pub fn unified(before: &str, after: &str, color: bool) -> String {
 /// What the plan does, for logs: one summary line, then why any edit beyond pull secrets was
 /// made (restart annotations, ServiceAccount edits).
 pub fn summary(plan: &Plan) -> String {
-    let is_pod = |c: &&crate::plan::Change| c.path.ends_with("spec.imagePullSecrets");
-    let pods: Vec<_> = plan.changes.iter().filter(is_pod).collect();
-    let others = plan
-        .changes
-        .iter()
-        .filter(|c| !is_pod(c) && !c.added.is_empty())
-        .count();
+    let tally = plan.tally;
+    let others = tally.other_lists_changed;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let mut out = format!(
         "helm-regcred: {} selected, {} changed, {} added",
-        plural(pods.len(), "pod spec"),
-        pods.iter().filter(|c| !c.added.is_empty()).count(),
+        plural(tally.pod_specs, "pod spec"),
+        tally.pod_specs_changed,
         plural(plan.secrets.len(), "pull Secret"),
     );
     if others > 0 {

@@ -155,7 +155,7 @@ pub fn explain(
     env: Env,
     filter: &Filter,
 ) -> Result<Explanation, Error> {
-    let plan = plan(stream, config, options, env)?;
+    let plan = plan(stream, config, options, env, crate::plan::Detail::Changes)?;
     // Placeholders: the payload's keys are what matters to the kubelet, never its password.
     let credentials: HashMap<usize, Credentials> = plan
         .secrets

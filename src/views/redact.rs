@@ -18,9 +18,9 @@ pub(crate) fn redacted_views(stream: &Stream, plan: &Plan, added: &[String]) -> 
             Edit {
                 range: range.clone(),
                 text: if keeps_newline {
-                    format!("{REDACTED}{}", stream.newline)
+                    format!("{REDACTED}{}", stream.newline).into()
                 } else {
-                    REDACTED.to_string()
+                    REDACTED.into()
                 },
             }
         })

@@ -114,7 +114,7 @@ pub(crate) fn in_stream_newlines(stream: &Stream, docs: Vec<String>) -> Vec<Stri
 /// Secret exists before the pods that pull with it), then the input with the plan's edits.
 /// `added` is in the stream's line endings ([`in_stream_newlines`]).
 pub(crate) fn assemble(stream: &Stream, added: &[String], edits: &[Edit]) -> String {
-    pieces(stream, added, edits).concat()
+    pieces(stream, added, edits).collect()
 }
 
 /// [`assemble`] as pieces to write in order, borrowed from the input, the added documents and
@@ -124,17 +124,14 @@ pub(crate) fn pieces<'a>(
     stream: &Stream<'a>,
     added: &'a [String],
     edits: &'a [Edit],
-) -> Vec<&'a str> {
-    let mut out = Vec::with_capacity(2 * edits.len() + added.len() + 3);
-    if stream.bom {
-        out.push("\u{feff}");
-    }
-    out.extend(added.iter().map(String::as_str));
+) -> impl Iterator<Item = &'a str> {
+    let bom = stream.bom.then_some("\u{feff}");
     let first_is_explicit = stream.docs.first().is_some_and(|d| d.explicit_start);
-    if !added.is_empty() && !stream.docs.is_empty() && !first_is_explicit {
-        out.push("---");
-        out.push(stream.newline);
-    }
-    edit::pieces(stream.text, edits, &mut out);
-    out
+    // Added documents end with a line break; the input's first document then needs a `---`.
+    let separator = (!added.is_empty() && !stream.docs.is_empty() && !first_is_explicit)
+        .then_some(["---", stream.newline]);
+    bom.into_iter()
+        .chain(added.iter().map(String::as_str))
+        .chain(separator.into_iter().flatten())
+        .chain(edit::pieces(stream.text, edits))
 }

@@ -56,7 +56,7 @@ impl LiteralLines {
                 let (line, col) = self.inner_line_col(e.range.start);
                 let whole_lines = col == 0 && e.range.is_empty() && e.text.ends_with('\n');
                 if whole_lines {
-                    let text = e
+                    let text: String = e
                         .text
                         .split_inclusive('\n')
                         .map(|l| format!("{pad}{}{newline}", l.trim_end_matches('\n')))
@@ -64,14 +64,14 @@ impl LiteralLines {
                     let at = self.raw_starts[line.min(self.raw_starts.len() - 1)];
                     return Edit {
                         range: at..at,
-                        text,
+                        text: text.into(),
                     };
                 }
                 let start = self.outer(line, col);
                 let (end_line, end_col) = self.inner_line_col(e.range.end);
                 Edit {
                     range: start..self.outer(end_line, end_col),
-                    text: e.text.replace('\n', &format!("{newline}{pad}")),
+                    text: e.text.replace('\n', &format!("{newline}{pad}")).into(),
                 }
             })
             .collect()

@@ -109,7 +109,7 @@ fn rewrite_whole(text: &str, field: &Node, style: Style, new_inner: &str) -> Edi
     }
     Edit {
         range: field.start..field.end,
-        text: value,
+        text: value.into(),
     }
 }
 
