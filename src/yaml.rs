@@ -27,6 +27,7 @@ use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle}
 mod children;
 mod fast;
 
+use children::UNREAD_MIN;
 pub use children::{Children, Entries, Items};
 
 /// Deepest nesting of collections read; real manifests use a few dozen levels.
@@ -246,7 +247,7 @@ pub fn parse_document<'t>(
     let parsed = with_final_break(text, origin, |text, unread| {
         match fast::parse(text, origin, wanted, unread) {
             Ok(parsed) => Ok(parsed),
-            Err(fast::Defer) => guarded(text, origin, wanted),
+            Err(fast::Defer) => guarded(text, origin, wanted, unread),
         }
     })?;
     readable(&parsed, text, origin)?;
@@ -433,10 +434,11 @@ fn duplicate_keys(entries: &[(Node<'_>, Node<'_>)]) -> Result<(), SyntaxError> {
 fn duplicate_unread_keys<'t>(entries: &Entries<'t>) -> Result<(), SyntaxError> {
     use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
     let hasher = BuildHasherDefault::<DefaultHasher>::default();
-    let hash = |key: &Node<'_>| hasher.hash_one(key.as_str().unwrap_or_default());
+    // Keys that are not scalars are not compared (as in `duplicate_keys`).
+    let hash = |key: &Node<'_>| key.as_str().map(|k| hasher.hash_one(k));
     let mut hashes = Vec::with_capacity(entries.len());
     let _ = entries.visit(|(key, _)| {
-        hashes.push(hash(key));
+        hashes.extend(hash(key));
         ControlFlow::Continue(())
     });
     hashes.sort_unstable();
@@ -453,10 +455,13 @@ fn duplicate_unread_keys<'t>(entries: &Entries<'t>) -> Result<(), SyntaxError> {
     let mut seen: std::collections::HashMap<String, Node<'t>> = std::collections::HashMap::new();
     let mut refused = Ok(());
     let _ = entries.visit(|(key, _)| {
-        if repeated.binary_search(&hash(key)).is_err() {
+        let (Some(h), Some(name)) = (hash(key), key.as_str()) else {
+            return ControlFlow::Continue(());
+        };
+        if repeated.binary_search(&h).is_err() {
             return ControlFlow::Continue(());
         }
-        let name = key.as_str().unwrap_or_default().to_string();
+        let name = name.to_string();
         match seen.get(&name) {
             Some(first) => {
                 refused = Err(duplicate_error(first, key));
@@ -480,7 +485,9 @@ pub(crate) fn parse_document_reference<'t>(
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Parsed<'t>, SyntaxError> {
-    with_final_break(text, origin, |text, _| guarded(text, origin, wanted))
+    with_final_break(text, origin, |text, unread| {
+        guarded(text, origin, wanted, unread)
+    })
 }
 
 /// Run `parse` on `text` ending with a line break.
@@ -601,9 +608,10 @@ fn guarded<'t>(
     text: &'t str,
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
+    unread: bool,
 ) -> Result<Parsed<'t>, SyntaxError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        parse_unguarded(text, origin, wanted)
+        parse_unguarded(text, origin, wanted, unread)
     }))
     .unwrap_or_else(|_| {
         Err(SyntaxError {
@@ -619,6 +627,7 @@ fn parse_unguarded<'t>(
     text: &'t str,
     origin: Origin,
     wanted: &dyn Fn(&str) -> bool,
+    unread: bool,
 ) -> Result<Parsed<'t>, SyntaxError> {
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
@@ -629,18 +638,61 @@ fn parse_unguarded<'t>(
         origin,
         wanted,
         stopped: None,
+        // A tag handle declared by a `%TAG` directive would be unknown to a parser reading one
+        // collection again on its own.
+        unread: unread && !text.contains("%TAG"),
     };
     builder.document()
 }
 
-struct Builder<'a, 'r, 'b> {
-    parser: Parser<&'r mut &'b [u8]>,
+/// A collection libyaml-safer's path left unread, to read its children again: a new parser on
+/// its text alone, from the start of its first line, with what comes before it on that line
+/// read as spaces. Columns, and so every token, stay what they were; only the collection's own
+/// text is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Region<'t> {
+    /// The document's text from the collection's first line on.
+    text: &'t str,
+    /// Where `text` starts.
+    origin: Origin,
+    /// The collection's text in `text`: from its first token to its end (the end of its last
+    /// line for a block collection, so a block scalar there keeps its line break).
+    start: usize,
+    end: usize,
+    /// The collection's nesting depth.
+    depth: usize,
+}
+
+impl<'t> Region<'t> {
+    pub(crate) fn visit(&self, f: &mut dyn FnMut(children::Gathered<'t>) -> ControlFlow<()>) {
+        let pad = vec![b' '; self.start];
+        let input = std::io::Read::chain(&pad[..], &self.text.as_bytes()[self.start..self.end]);
+        let mut parser = Parser::new();
+        parser.set_input(input);
+        let mut builder = Builder {
+            parser,
+            text: self.text,
+            origin: self.origin,
+            wanted: &|_| true,
+            stopped: None,
+            unread: true,
+        };
+        let read = builder.children(self.depth, f);
+        // This text was read so once; a second reading cannot fail.
+        assert!(read.is_ok(), "an unread collection reads again as it read");
+    }
+}
+
+struct Builder<'a, 'b, R> {
+    parser: Parser<R>,
     /// The document's text, which `parser` reads.
     text: &'b str,
     origin: Origin,
     wanted: &'a dyn Fn(&str) -> bool,
     /// Set when `wanted` refused the kind: unwinds the recursion without an error.
     stopped: Option<String>,
+    /// Long collections may be left unread ([`Region`]).
+    unread: bool,
 }
 
 struct Event {
@@ -653,7 +705,7 @@ struct Event {
     end_col: usize,
 }
 
-impl Builder<'_, '_, '_> {
+impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
     fn next(&mut self) -> Result<Event, SyntaxError> {
         match self.parser.parse() {
             Ok(ev) => Ok(Event {
@@ -688,7 +740,7 @@ impl Builder<'_, '_, '_> {
         }
     }
 
-    fn document<'t>(&mut self) -> Result<Parsed<'t>, SyntaxError> {
+    fn document(&mut self) -> Result<Parsed<'b>, SyntaxError> {
         let mut root = None;
         loop {
             let ev = self.next()?;
@@ -796,7 +848,86 @@ impl Builder<'_, '_, '_> {
     }
 
     /// Build the node that starts with `ev`. `depth` is 0 for the document root.
-    fn node<'t>(&mut self, ev: Event, depth: usize) -> Result<Node<'t>, SyntaxError> {
+    /// The children of the one collection the parser reads (a [`Region`]), each handed to `f`
+    /// until it breaks.
+    fn children(
+        &mut self,
+        depth: usize,
+        f: &mut dyn FnMut(children::Gathered<'b>) -> ControlFlow<()>,
+    ) -> Result<(), SyntaxError> {
+        let open = loop {
+            let ev = self.next()?;
+            match ev.data {
+                EventData::StreamStart { .. } | EventData::DocumentStart { .. } => {}
+                _ => break ev,
+            }
+        };
+        let map = match open.data {
+            EventData::SequenceStart { .. } => false,
+            EventData::MappingStart { .. } => true,
+            _ => unreachable!("a region holds a collection"),
+        };
+        loop {
+            let ev = self.next()?;
+            if matches!(ev.data, EventData::SequenceEnd | EventData::MappingEnd) {
+                return Ok(());
+            }
+            let first = self.node(ev, depth + 1)?;
+            let child = if map {
+                let next = self.next()?;
+                children::Gathered::Entry(first, self.node(next, depth + 1)?)
+            } else {
+                children::Gathered::Item(first)
+            };
+            if f(child).is_break() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether the collection starting at `start` (a stream offset) may be left unread: not the
+    /// root (the planner reads its keys one by one), and what precedes it on its line must
+    /// read the same as spaces ([`Region`]). Asked once a collection is long.
+    fn may_leave_unread(&self, start: usize, depth: usize) -> bool {
+        let start = start - self.origin.offset;
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let before = &self.text[line_start..start];
+        self.unread && depth > 0 && before.is_ascii() && !before.contains('\r')
+    }
+
+    /// Where the collection from `start` (on `line`) to `end` (stream offsets) is read again
+    /// from.
+    fn region(
+        &self,
+        start: usize,
+        line: usize,
+        end: usize,
+        flow: bool,
+        depth: usize,
+    ) -> Region<'b> {
+        let (start, end) = (start - self.origin.offset, end - self.origin.offset);
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let end = if flow || self.text[..end].ends_with('\n') {
+            end
+        } else {
+            self.text[end..]
+                .find('\n')
+                .map_or(self.text.len(), |i| end + i + 1)
+        };
+        Region {
+            text: &self.text[line_start..],
+            origin: Origin {
+                offset: self.origin.offset + line_start,
+                // What precedes `start` on its line holds no line break (`may_leave_unread`).
+                line,
+            },
+            start: start - line_start,
+            end: end - line_start,
+            depth,
+        }
+    }
+
+    fn node(&mut self, ev: Event, depth: usize) -> Result<Node<'b>, SyntaxError> {
         // Each level is a stack frame here: refuse what no manifest needs before the stack
         // runs out (a crash would tell the user nothing).
         if depth > MAX_NESTING {
@@ -830,23 +961,38 @@ impl Builder<'_, '_, '_> {
             EventData::SequenceStart { style, .. } => {
                 let flow = style == SequenceStyle::Flow;
                 let mut items = Vec::new();
+                let (mut len, mut last_end, mut counting) = (0, None, false);
                 let close = loop {
                     let ev = self.next()?;
                     if let EventData::SequenceEnd = ev.data {
                         break ev.end;
                     }
-                    items.push(self.node(ev, depth + 1)?);
+                    let item = self.node(ev, depth + 1)?;
+                    last_end = Some(item.end);
+                    len += 1;
+                    if !counting {
+                        items.push(item);
+                        counting = len == UNREAD_MIN && self.may_leave_unread(start, depth);
+                        if counting {
+                            items.clear();
+                        }
+                    }
                     if self.stopped.is_some() {
                         break 0;
                     }
                 };
-                let end = collection_end(flow, close, items.last().map(|n| n.end), ev.end);
-                let items = Children::read(items);
+                let end = collection_end(flow, close, last_end, ev.end);
+                let items = if counting {
+                    Children::unread(self.region(start, line, end, flow, depth).into(), len)
+                } else {
+                    Children::read(items)
+                };
                 (Value::Seq { items, flow }, end)
             }
             EventData::MappingStart { style, .. } => {
                 let flow = style == MappingStyle::Flow;
                 let mut entries = Vec::new();
+                let (mut len, mut last_end, mut counting) = (0, None, false);
                 let close = loop {
                     let ev = self.next()?;
                     if let EventData::MappingEnd = ev.data {
@@ -862,13 +1008,25 @@ impl Builder<'_, '_, '_> {
                     {
                         self.stopped = Some(kind.to_string());
                     }
-                    entries.push((key, value));
+                    last_end = Some(value.end);
+                    len += 1;
+                    if !counting {
+                        entries.push((key, value));
+                        counting = len == UNREAD_MIN && self.may_leave_unread(start, depth);
+                        if counting {
+                            entries.clear();
+                        }
+                    }
                     if self.stopped.is_some() {
                         break 0;
                     }
                 };
-                let end = collection_end(flow, close, entries.last().map(|(_, v)| v.end), ev.end);
-                let entries = Children::read(entries);
+                let end = collection_end(flow, close, last_end, ev.end);
+                let entries = if counting {
+                    Children::unread(self.region(start, line, end, flow, depth).into(), len)
+                } else {
+                    Children::read(entries)
+                };
                 (Value::Map { entries, flow }, end)
             }
             _ => unreachable!("node() is only called on node events"),

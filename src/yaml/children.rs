@@ -14,7 +14,46 @@ use std::fmt;
 use std::ops::{ControlFlow, Deref};
 
 use super::Node;
-use super::fast::Rescan;
+use super::fast;
+
+/// Where an unread collection is, for the parser that read it to read it again.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Rescan<'t> {
+    Fast(fast::Rescan<'t>),
+    Reference(super::Region<'t>),
+}
+
+impl<'t> From<fast::Rescan<'t>> for Rescan<'t> {
+    fn from(rescan: fast::Rescan<'t>) -> Self {
+        Rescan::Fast(rescan)
+    }
+}
+
+impl<'t> From<super::Region<'t>> for Rescan<'t> {
+    fn from(region: super::Region<'t>) -> Self {
+        Rescan::Reference(region)
+    }
+}
+
+impl<'t> Rescan<'t> {
+    /// Hand each child to `f` in order, until it breaks.
+    fn visit(&self, f: &mut dyn FnMut(Gathered<'t>) -> ControlFlow<()>) {
+        match self {
+            Rescan::Fast(rescan) => rescan.visit(f),
+            Rescan::Reference(region) => region.visit(f),
+        }
+    }
+
+    /// All `n` children.
+    fn collect<T: Child<'t>>(&self, n: usize) -> Vec<T> {
+        let mut out = Vec::with_capacity(n);
+        self.visit(&mut |gathered| {
+            out.push(T::from_gathered(gathered));
+            ControlFlow::Continue(())
+        });
+        out
+    }
+}
 
 /// Fewer scalars than this are kept as nodes: re-reading costs more than keeping them, and a
 /// pod spec's own short lists are looked at whole. The crate's unit tests leave nearly every

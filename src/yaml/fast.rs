@@ -21,7 +21,7 @@ use std::ops::ControlFlow;
 
 use compact_str::CompactString;
 
-use super::children::{Child, Children, Gathered, UNREAD_MIN};
+use super::children::{Children, Gathered, UNREAD_MIN};
 use super::{Node, Origin, Parsed, Scalar, Style, Value};
 
 /// This document needs the full parser.
@@ -87,7 +87,8 @@ impl<'t> Rescan<'t> {
     /// Hand each child to `f` in order, until it breaks.
     pub(super) fn visit(&self, f: &mut dyn FnMut(Gathered<'t>) -> ControlFlow<()>) {
         let all = |_: &str| true;
-        let mut scanner = Scanner::new(self.text, self.origin, &all, false);
+        // Long collections inside the children stay unread too: a child can be large.
+        let mut scanner = Scanner::new(self.text, self.origin, &all, true);
         scanner.depth = self.depth;
         scanner.visit = Some((self.at(), f));
         let read = match self.start {
@@ -107,22 +108,6 @@ impl<'t> Rescan<'t> {
             read.is_ok() || scanner.halted,
             "an unread collection reads again as it read"
         );
-    }
-
-    /// The first `n` children.
-    pub(super) fn collect<T: Child<'t>>(&self, n: usize) -> Vec<T> {
-        let mut out = Vec::with_capacity(n);
-        if n > 0 {
-            self.visit(&mut |gathered| {
-                out.push(T::from_gathered(gathered));
-                if out.len() == n {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            });
-        }
-        out
     }
 }
 
@@ -516,7 +501,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
             }
         };
         let entries = match keep {
-            Keep::Count => Children::unread(rescan, len),
+            Keep::Count => Children::unread(rescan.into(), len),
             _ => Children::read(take_from(&mut self.entries, base)),
         };
         let value = Value::Map {
@@ -567,7 +552,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
             }
         };
         let items = match keep {
-            Keep::Count => Children::unread(rescan, len),
+            Keep::Count => Children::unread(rescan.into(), len),
             _ => Children::read(take_from(&mut self.items, base)),
         };
         let value = Value::Seq { items, flow: false };
@@ -962,7 +947,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
         }
         let value = match (close == b']', keep == Keep::Count) {
             (true, true) => Value::Seq {
-                items: Children::unread(rescan, len),
+                items: Children::unread(rescan.into(), len),
                 flow: true,
             },
             (true, false) => Value::Seq {
@@ -970,7 +955,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
                 flow: true,
             },
             (false, true) => Value::Map {
-                entries: Children::unread(rescan, len),
+                entries: Children::unread(rescan.into(), len),
                 flow: true,
             },
             (false, false) => Value::Map {

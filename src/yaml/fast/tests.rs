@@ -689,3 +689,60 @@ fn a_last_document_without_a_final_break_keeps_its_collections() {
         .collect();
     assert_eq!(items, [Some("a"), Some("b"), Some("c")]);
 }
+
+#[test]
+fn the_reference_path_leaves_long_collections_unread_and_reads_them_again_the_same() {
+    use crate::yaml::Value;
+    // (document the fast path leaves to libyaml-safer, path of the collection, left unread)
+    let cases = [
+        (
+            "args:\r\n- a\r\n- b\r\n- |\r\n  lit\r\n- c\r\nnext: 1\r\n",
+            &["args"][..],
+            true,
+        ),
+        (
+            "labels: !!map\n  a: x\n  b: >\n    folded\n  c: z\n",
+            &["labels"],
+            true,
+        ),
+        ("args: [a,\n  b, c]\nnext: [d, e]\n", &["args"], true),
+        (
+            "spec: {args: [a, b, c], k: v}\nnext: !t 1\n",
+            &["spec"],
+            true,
+        ),
+        (
+            "list:\n- - a\n  - b\n  - c\n- x\nnext: !t 1\n",
+            &["list"],
+            true,
+        ),
+        (
+            "env:\r\n- name: a\r\n  value: x\r\n- name: b\r\n",
+            &["env"],
+            true,
+        ),
+        // Before it on its line: text that would not read as spaces.
+        ("é: [a, b, c]\nnext: !t 1\n", &["é"], false),
+        (
+            "%TAG !e! tag:example.com,2000:\n---\nargs: [!e!x a, b, c]\n",
+            &["args"],
+            false,
+        ),
+    ];
+    for (text, path, unread) in cases {
+        assert!(fast(text, &all).is_none(), "the fast path took {text:?}");
+        let Ok(Parsed::Node(node)) = crate::yaml::parse_document(text, ORIGIN, &all) else {
+            panic!("{text:?}");
+        };
+        let read = match &node.path(path).unwrap().value {
+            Value::Seq { items, .. } => items.is_read(),
+            Value::Map { entries, .. } => entries.is_read(),
+            _ => unreachable!(),
+        };
+        assert_eq!(!read, unread, "{text:?}");
+        // Every collection read again equals one read whole, with nothing left unread.
+        let whole = crate::yaml::parse_unguarded(text, ORIGIN, &all, false).unwrap();
+        let Parsed::Node(whole) = whole else { panic!() };
+        assert!(format!("{whole:?}") == format!("{node:?}"), "{text:?}");
+    }
+}
