@@ -629,9 +629,8 @@ fn parse_unguarded<'t>(
     wanted: &dyn Fn(&str) -> bool,
     unread: bool,
 ) -> Result<Parsed<'t>, SyntaxError> {
-    let mut input = text.as_bytes();
     let mut parser = Parser::new();
-    parser.set_input_string(&mut input);
+    parser.set_input(bounded(text.as_bytes()));
     let mut builder = Builder {
         parser,
         text,
@@ -643,6 +642,13 @@ fn parse_unguarded<'t>(
         unread: unread && !text.contains("%TAG"),
     };
     builder.document()
+}
+
+/// libyaml-safer decodes all the input its reader offers into a queue of `char`s, 4 bytes a
+/// character: given a whole document at once, that was 4 times the document's size. Offered
+/// 64 KiB at a time, it holds no more than that.
+fn bounded<R: std::io::Read>(input: R) -> std::io::BufReader<R> {
+    std::io::BufReader::with_capacity(64 << 10, input)
 }
 
 /// A collection libyaml-safer's path left unread, to read its children again: a new parser on
@@ -668,7 +674,7 @@ impl<'t> Region<'t> {
         let pad = vec![b' '; self.start];
         let input = std::io::Read::chain(&pad[..], &self.text.as_bytes()[self.start..self.end]);
         let mut parser = Parser::new();
-        parser.set_input(input);
+        parser.set_input(bounded(input));
         let mut builder = Builder {
             parser,
             text: self.text,
