@@ -100,6 +100,16 @@ impl<'t> Node<'t> {
         }
     }
 
+    /// Whether this is a mapping (without reading its entries, see [`Children`]).
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map { .. })
+    }
+
+    /// Whether this is a sequence (without reading its items).
+    pub fn is_seq(&self) -> bool {
+        matches!(self.value, Value::Seq { .. })
+    }
+
     /// The scalar's text if this is a string-like scalar (any style).
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {

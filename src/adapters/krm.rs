@@ -31,7 +31,7 @@
 //! read from a path may be a KRM resource too (`metadata:` is ignored), so a kpt package's one
 //! `regcred.yaml` serves every form, and a Kustomize transformer config too.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::path::{Path, PathBuf};
 
 use crate::edit::{self, Edit, Leaf, ListItem, Quote, Syntax};
@@ -40,7 +40,7 @@ use crate::input::stream::Stream;
 use crate::plan::Plan;
 use crate::rules::{self, Config, RulesError};
 use crate::trust::{Policy, TrustError};
-use crate::yaml::{self, Node, Origin, Parsed};
+use crate::yaml::{self, Node, Origin, Parsed, Value};
 
 /// The `kind` of the KRM function wire format.
 pub const RESOURCE_LIST_KIND: &str = "ResourceList";
@@ -186,7 +186,7 @@ impl<'a> ResourceList<'a> {
             Ok(_) => return Err(KrmError::NotAResourceList("the document is empty".into())),
             Err(e) => return Err(KrmError::NotAResourceList(format!("invalid YAML: {e}"))),
         };
-        if root.as_map().is_none() {
+        if !root.is_map() {
             return Err(KrmError::NotAResourceList(format!(
                 "the document is {}, not a mapping",
                 root.type_name()
@@ -202,7 +202,7 @@ impl<'a> ResourceList<'a> {
         }
         for key in ["items", "results"] {
             if let Some(list) = root.get(key).filter(|n| !n.is_null())
-                && list.as_seq().is_none()
+                && !list.is_seq()
             {
                 return Err(KrmError::NotAResourceList(format!(
                     "`{key}` (line {}) must be a list, found {}",
@@ -211,17 +211,18 @@ impl<'a> ResourceList<'a> {
                 )));
             }
         }
-        let items = root
-            .get("items")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .map(|node| Item {
-                first_line: node.line,
-                resource: resource_ref(node),
-                file: file_ref(node),
-            })
-            .collect();
+        // Item by item: a long list is not read into nodes all at once (`yaml::Children`).
+        let mut items = Vec::new();
+        if let Some(Value::Seq { items: list, .. }) = root.get("items").map(|n| &n.value) {
+            let _ = list.visit(|node| {
+                items.push(Item {
+                    first_line: node.line,
+                    resource: resource_ref(node),
+                    file: file_ref(node),
+                });
+                ControlFlow::Continue(())
+            });
+        }
         Ok(ResourceList {
             stream,
             root,
@@ -253,7 +254,7 @@ impl<'a> ResourceList<'a> {
                 }),
             };
         };
-        if config.as_map().is_none() {
+        if !config.is_map() {
             return Err(KrmError::Config {
                 field: "functionConfig".into(),
                 message: format!(
@@ -345,12 +346,14 @@ impl<'a> ResourceList<'a> {
     /// Kptfile at the package's root (a subpackage's Kptfile has a longer `path`). A config
     /// written inline in the Kptfile (`configMap:`) has no package path of its own.
     fn package_dir(&self) -> Option<&str> {
-        let items = self.root.get("items").and_then(Node::as_seq)?;
-        items.iter().find_map(|item| {
-            let at_root = item.get("kind").and_then(Node::as_str) == Some("Kptfile")
-                && file_ref(item).is_some_and(|f| f.path == "Kptfile");
-            if at_root { package_path(item) } else { None }
-        })
+        let Value::Seq { items, .. } = &self.root.get("items")?.value else {
+            return None;
+        };
+        let at_root = |item: &Node<'_>| {
+            item.get("kind").and_then(Node::as_str) == Some("Kptfile")
+                && file_ref(item).is_some_and(|f| f.path == "Kptfile")
+        };
+        items.find(|item| at_root(item)).and_then(package_path)
     }
 
     /// What a successful run reports: what was added, and the planner's warnings.
@@ -507,7 +510,7 @@ pub fn load_rules(path: &Path) -> Result<Config, KrmError> {
 /// reads). `origin` names it in messages.
 pub fn rules_from_resource(text: &str, origin: &str) -> Result<Config, KrmError> {
     let root = match yaml::parse_document(text, Origin { offset: 0, line: 1 }, &|_| true) {
-        Ok(Parsed::Node(root)) if root.as_map().is_some() => root,
+        Ok(Parsed::Node(root)) if root.is_map() => root,
         // Not a mapping or not YAML: the rules loader says what is wrong, located.
         _ => return Ok(Config::parse(text, origin)?),
     };

@@ -103,7 +103,7 @@ fn item_name(item: &Node, shape: ItemShape) -> Result<String, ItemProblem> {
             if item.is_null() {
                 return Err(ItemProblem::NoName);
             }
-            if item.as_map().is_none() {
+            if !item.is_map() {
                 return Err(ItemProblem::NotAReference {
                     found: item.type_name(),
                 });
@@ -297,7 +297,7 @@ pub fn edit_at(
             }
         };
         node = match next {
-            Some(n) if n.as_map().is_some() => n,
+            Some(n) if n.is_map() => n,
             Some(n) if matches!(n.value, Value::Alias) => {
                 return Err(EditProblem::Alias { line: n.line });
             }

@@ -18,7 +18,7 @@ impl Planner<'_, '_> {
             );
             return None;
         };
-        if pod_spec.as_map().is_none() {
+        if !pod_spec.is_map() {
             let kind = match pod_spec.value {
                 Value::Alias => ProblemKind::Alias { path: spec_path },
                 _ => ProblemKind::NotAMappingAt {

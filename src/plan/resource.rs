@@ -25,7 +25,7 @@ pub(super) struct Resource<'n, 't> {
 
 impl<'s> Planner<'s, '_> {
     pub(super) fn document(&mut self, doc: &Document, root: &Node<'s>) {
-        if root.as_map().is_none() {
+        if !root.is_map() {
             self.problems.push(Problem {
                 at: Location {
                     doc: doc.index,
@@ -56,7 +56,7 @@ impl<'s> Planner<'s, '_> {
     }
 
     pub(super) fn resource(&mut self, doc: &Document, node: &Node<'s>, prefix: String) {
-        if node.as_map().is_none() {
+        if !node.is_map() {
             let at = Location {
                 doc: doc.index,
                 source: doc.source.clone(),

@@ -411,7 +411,7 @@ impl Simulator<'_> {
         node: Node<'d>,
         prefix: String,
     ) -> Option<Resource<'d>> {
-        node.as_map()?;
+        node.is_map().then_some(())?;
         let text = |path: &[&str]| node.path(path).and_then(Node::as_str).map(str::to_string);
         let kind = text(&["kind"]).unwrap_or_default();
         let name = text(&["metadata", "name"]).unwrap_or_default();
@@ -548,7 +548,7 @@ impl Simulator<'_> {
             resolve(&r.node, &path, String::new(), &mut out);
         }
         out.retain(|(path, node)| {
-            if node.as_map().is_some() {
+            if node.is_map() {
                 return true;
             }
             if !node.is_null() {
