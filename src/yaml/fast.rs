@@ -124,6 +124,19 @@ enum Keep {
     Visit,
 }
 
+/// A collection's children once read: the kept ones, or unread (`len` counted).
+fn gathered<'t, T, L>(
+    keep: Keep,
+    rescan: Rescan<'t>,
+    len: usize,
+    kept: Vec<T>,
+) -> Children<'t, T, L> {
+    match keep {
+        Keep::Count => Children::unread(rescan.into(), len),
+        _ => Children::read(kept),
+    }
+}
+
 /// Keep or count one more child of a collection whose kept children are `kept[base..]`;
 /// `len` counts them all. Once [`UNREAD_MIN`] are read, the kept ones are dropped and the rest
 /// only counted (read, checked and let go).
@@ -500,10 +513,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
                 other => break other,
             }
         };
-        let entries = match keep {
-            Keep::Count => Children::unread(rescan.into(), len),
-            _ => Children::read(take_from(&mut self.entries, base)),
-        };
+        let entries = gathered(keep, rescan, len, take_from(&mut self.entries, base));
         let value = Value::Map {
             entries,
             flow: false,
@@ -551,10 +561,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
                 other => break other,
             }
         };
-        let items = match keep {
-            Keep::Count => Children::unread(rescan.into(), len),
-            _ => Children::read(take_from(&mut self.items, base)),
-        };
+        let items = gathered(keep, rescan, len, take_from(&mut self.items, base));
         let value = Value::Seq { items, flow: false };
         self.depth -= 1;
         Ok((self.node(start, end, first_line, value), next))
@@ -945,23 +952,16 @@ impl<'t, 'w> Scanner<'t, 'w> {
                 }
             }
         }
-        let value = match (close == b']', keep == Keep::Count) {
-            (true, true) => Value::Seq {
-                items: Children::unread(rescan.into(), len),
+        let value = if close == b']' {
+            Value::Seq {
+                items: gathered(keep, rescan, len, items),
                 flow: true,
-            },
-            (true, false) => Value::Seq {
-                items: Children::read(items),
+            }
+        } else {
+            Value::Map {
+                entries: gathered(keep, rescan, len, entries),
                 flow: true,
-            },
-            (false, true) => Value::Map {
-                entries: Children::unread(rescan.into(), len),
-                flow: true,
-            },
-            (false, false) => Value::Map {
-                entries: Children::read(entries),
-                flow: true,
-            },
+            }
         };
         Ok((self.node(p, i + 1, line, value), i + 1))
     }
