@@ -901,14 +901,14 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
         }
     }
 
-    /// Whether the collection starting at `start` (a stream offset) may be left unread: not the
-    /// root (the planner reads its keys one by one), and what precedes it on its line must
-    /// read the same as spaces ([`Region`]). Asked once a collection is long.
-    fn may_leave_unread(&self, start: usize, depth: usize) -> bool {
+    /// Whether the collection starting at `start` (a stream offset) may be left unread: what
+    /// precedes it on its line must read the same as spaces ([`Region`]). Asked once a
+    /// collection is long.
+    fn may_leave_unread(&self, start: usize) -> bool {
         let start = start - self.origin.offset;
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
         let before = &self.text[line_start..start];
-        self.unread && depth > 0 && before.is_ascii() && !before.contains('\r')
+        self.unread && before.is_ascii() && !before.contains('\r')
     }
 
     /// Where the collection from `start` (on `line`) to `end` (stream offsets) is read again
@@ -988,7 +988,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                     len += 1;
                     if !counting {
                         items.push(item);
-                        counting = len == UNREAD_MIN && self.may_leave_unread(start, depth);
+                        counting = len == UNREAD_MIN && self.may_leave_unread(start);
                         if counting {
                             items.clear();
                         }
@@ -1028,7 +1028,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                     len += 1;
                     if !counting {
                         entries.push((key, value));
-                        counting = len == UNREAD_MIN && self.may_leave_unread(start, depth);
+                        counting = len == UNREAD_MIN && self.may_leave_unread(start);
                         if counting {
                             entries.clear();
                         }

@@ -258,12 +258,11 @@ impl<'t, 'w> Scanner<'t, 'w> {
         }
     }
 
-    /// How the collection starting at `start` keeps its children. The root mapping is always
-    /// kept: the planner reads its keys one by one.
-    fn keep(&self, start: usize, root: bool) -> Keep {
+    /// How the collection starting at `start` keeps its children.
+    fn keep(&self, start: usize) -> Keep {
         match &self.visit {
             Some((at, _)) if *at == start => Keep::Visit,
-            _ if self.unread && !root => Keep::UntilLong,
+            _ if self.unread => Keep::UntilLong,
             _ => Keep::All,
         }
     }
@@ -483,7 +482,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
         let rescan = self.rescan(Start::BlockMap { line, p: start });
         self.enter()?;
         let base = self.entries.len();
-        let mut keep = self.keep(start, root);
+        let mut keep = self.keep(start);
         let mut len = 0;
         let mut end;
         let next = loop {
@@ -540,7 +539,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
         });
         self.enter()?;
         let base = self.items.len();
-        let mut keep = self.keep(start, false);
+        let mut keep = self.keep(start);
         let mut len = 0;
         let mut end;
         let next = loop {
@@ -907,7 +906,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
         let close = if b[p] == b'[' { b']' } else { b'}' };
         let mut rescan = self.rescan(Start::Flow { line, p });
         rescan.depth = depth;
-        let mut keep = self.keep(p, false);
+        let mut keep = self.keep(p);
         let mut len = 0;
         let mut i = self.skip_spaces(p + 1)?;
         let mut items = Vec::new();
