@@ -901,14 +901,15 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
         }
     }
 
-    /// Whether the collection starting at `start` (a stream offset) may be left unread: what
-    /// precedes it on its line must read the same as spaces ([`Region`]). Asked once a
-    /// collection is long.
-    fn may_leave_unread(&self, start: usize) -> bool {
+    /// Whether the collection starting at `start` (a stream offset) at column `col` may be left
+    /// unread: what precedes it on its line must read the same as spaces ([`Region`]), and be
+    /// all of its line as libyaml counts it (a character it takes for a line break, such as a
+    /// NUL that ends a comment, would make the column differ). Asked once a collection is long.
+    fn may_leave_unread(&self, start: usize, col: usize) -> bool {
         let start = start - self.origin.offset;
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
         let before = &self.text[line_start..start];
-        self.unread && before.is_ascii() && !before.contains('\r')
+        self.unread && before.is_ascii() && !before.contains('\r') && before.len() == col
     }
 
     /// Where the collection from `start` (on `line`) to `end` (stream offsets) is read again
@@ -955,6 +956,13 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
             });
         }
         let (start, line, col) = self.content_start(&ev);
+        // A collection with an anchor or a tag keeps its children: where its own text starts
+        // is then a guess (`content_start`), and a region must start at its first token.
+        let bare = match &ev.data {
+            EventData::SequenceStart { anchor, tag, .. }
+            | EventData::MappingStart { anchor, tag, .. } => anchor.is_none() && tag.is_none(),
+            _ => true,
+        };
         let (value, end) = match ev.data {
             EventData::Scalar {
                 value, style, tag, ..
@@ -988,7 +996,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                     len += 1;
                     if !counting {
                         items.push(item);
-                        counting = len == UNREAD_MIN && self.may_leave_unread(start);
+                        counting = len == UNREAD_MIN && bare && self.may_leave_unread(start, col);
                         if counting {
                             items.clear();
                         }
@@ -1028,7 +1036,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                     len += 1;
                     if !counting {
                         entries.push((key, value));
-                        counting = len == UNREAD_MIN && self.may_leave_unread(start);
+                        counting = len == UNREAD_MIN && bare && self.may_leave_unread(start, col);
                         if counting {
                             entries.clear();
                         }
