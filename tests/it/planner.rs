@@ -337,3 +337,115 @@ fn hook_resources_get_the_hook_secret_in_service_account_mode_and_target_rules()
     assert_eq!(auths_keys(&docs, "pull-hook"), ["r.example.com"]);
     assert!(!out.contains(TEST_PASSWORD) && !stderr.contains(TEST_PASSWORD));
 }
+
+/// Long collections (64 children and more) are left unread by the parser and read again when
+/// asked: through the binary, with the threshold it ships with, the output is what a kept tree
+/// gives — labels select, a hook annotation after 200 others is seen, a List's items and a
+/// root with many keys are planned, a CRLF document (the libyaml-safer path) too — and a second
+/// run changes nothing.
+#[test]
+fn long_collections_plan_as_short_ones_do() {
+    let labels: String = (0..200).map(|i| format!("    l{i:03}: v\n")).collect();
+    let annotations: String = (0..200).map(|i| format!("    a{i:03}: v\n")).collect();
+    let args: String = (0..300).map(|i| format!("        - arg{i}\n")).collect();
+    let selected = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hook\n  labels:\n{labels}    team: web\n  annotations:\n{annotations}    helm.sh/hook: pre-install\nspec:\n  containers:\n  - name: c\n    image: r.example.com/x\n    args: [{}]\n",
+        (0..300)
+            .map(|i| format!("a{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let other = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: other\n  labels:\n{labels}    team: db\nspec:\n  containers:\n  - name: c\n    image: r.example.com/x\n"
+    );
+    let items: String = (0..100)
+        .map(|i| {
+            format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, labels: {{team: web}}}}\n  spec:\n    containers:\n    - name: c\n      image: r.example.com/x\n      args:\n{}",
+                args.replace("        - ", "      - ")
+            )
+        })
+        .collect();
+    let list = format!("apiVersion: v1\nkind: List\nitems:\n{items}");
+    let root_keys: String = (0..100).map(|i| format!("x{i:03}: v\n")).collect();
+    let wide = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: wide\n  labels: {{team: web}}\nspec:\n  containers:\n  - name: c\n    image: r.example.com/x\n{root_keys}"
+    );
+    let crlf = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crlf\n  labels:\n{labels}    team: web\nspec:\n  containers:\n  - name: c\n    image: r.example.com/x\n    args:\n{}",
+        args.replace("        - ", "    - ")
+    )
+    .replace('\n', "\r\n");
+    let input = [selected, other, list, wide]
+        .join("---\n")
+        .replace("\r\n", "\n");
+    let rules = rules(
+        "r.example.com",
+        "rules:\n  - name: web\n    match: {labels: {team: web}}\n    secrets: [pull]\n",
+    );
+    let (out, _) = post_render(&rules, &input);
+    let docs = documents(&out);
+    let names = |doc: &Value| {
+        doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let secrets = |doc: &Value| -> Vec<String> {
+        doc["spec"]["imagePullSecrets"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|s| s["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let hook = docs.iter().find(|d| names(d) == "hook").unwrap();
+    assert_eq!(
+        secrets(hook),
+        ["pull-hook"],
+        "a hook pod lists the hook Secret"
+    );
+    assert_eq!(
+        hook["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .len(),
+        300
+    );
+    let other = docs.iter().find(|d| names(d) == "other").unwrap();
+    assert!(secrets(other).is_empty(), "team: db is not selected");
+    let list = docs.iter().find(|d| d["kind"] == "List").unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 100);
+    for item in items {
+        assert_eq!(secrets(item), ["pull"]);
+        assert_eq!(
+            item["spec"]["containers"][0]["args"]
+                .as_array()
+                .unwrap()
+                .len(),
+            300
+        );
+    }
+    let wide = docs.iter().find(|d| names(d) == "wide").unwrap();
+    assert_eq!(secrets(wide), ["pull"]);
+    assert_eq!(wide["x099"], "v");
+    let (again, _) = post_render(&rules, &out);
+    assert_eq!(again, out, "a second run changes nothing");
+
+    let (out, _) = post_render(&rules, &crlf);
+    let crlf_doc = documents(&out)
+        .into_iter()
+        .find(|d| names(d) == "crlf")
+        .unwrap();
+    assert_eq!(secrets(&crlf_doc), ["pull"]);
+    assert!(
+        out.contains("  imagePullSecrets:\r\n  - name: pull\r\n"),
+        "{}",
+        &out[out.len() - 200..]
+    );
+    let (again, _) = post_render(&rules, &out);
+    assert_eq!(again, out);
+}
