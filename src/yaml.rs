@@ -323,23 +323,16 @@ fn readable(parsed: &Parsed<'_>, text: &str, origin: Origin) -> Result<(), Synta
     }
 }
 
-fn check_node(node: &Node<'_>, text: &str, origin: Origin) -> Result<(), SyntaxError> {
-    let refuse = |n: &Node<'_>, kind, message: String| SyntaxError {
+fn refuse(n: &Node<'_>, kind: ErrorKind, message: String) -> SyntaxError {
+    SyntaxError {
         line: n.line,
         col: n.col,
         message,
         kind,
-    };
-    let merge_key = |key: &Node<'_>| match &key.value {
-        Value::Scalar(s) if s.style == Style::Plain && !s.tagged && s.text == "<<" => Err(refuse(
-            key,
-            ErrorKind::Unsupported,
-            "YAML merge key `<<`: helm-regcred edits text in place and does not merge \
-             mappings (Helm would); write the keys out"
-                .into(),
-        )),
-        _ => Ok(()),
-    };
+    }
+}
+
+fn check_node(node: &Node<'_>, text: &str, origin: Origin) -> Result<(), SyntaxError> {
     match &node.value {
         Value::Scalar(_) => Ok(()),
         Value::Alias => {
@@ -355,48 +348,148 @@ fn check_node(node: &Node<'_>, text: &str, origin: Origin) -> Result<(), SyntaxE
                 ),
             ))
         }
-        // Unread children are checked one at a time as they are read again, in the same
-        // order as kept ones.
-        Value::Seq { items, .. } if !items.is_read() => {
-            let mut refused = Ok(());
-            let _ = items.visit(|item| stop_at(&mut refused, check_node(item, text, origin)));
-            refused
-        }
+        // Unread children were checked as they were read, in this same order ([`Checks`]).
+        Value::Seq { items, .. } if !items.is_read() => items.checked(),
+        Value::Map { entries, .. } if !entries.is_read() => entries.checked(),
         Value::Seq { items, .. } => items.iter().try_for_each(|n| check_node(n, text, origin)),
-        Value::Map { entries, .. } if !entries.is_read() => {
-            let mut refused = Ok(());
-            let _ = entries.visit(|(key, value)| {
-                let checked = merge_key(key)
-                    .and_then(|()| check_node(key, text, origin))
-                    .and_then(|()| check_node(value, text, origin));
-                stop_at(&mut refused, checked)
-            });
-            refused?;
-            duplicate_unread_keys(entries)
-        }
         Value::Map { entries, .. } => {
             for (key, value) in entries.iter() {
-                merge_key(key)?;
-                check_node(key, text, origin)?;
-                check_node(value, text, origin)?;
+                check_entry(key, value, text, origin)?;
             }
             duplicate_keys(entries)
         }
     }
 }
 
-/// Keep the first error of a visit, and stop there.
-fn stop_at(first: &mut Result<(), SyntaxError>, this: Result<(), SyntaxError>) -> ControlFlow<()> {
-    match this {
-        Ok(()) => ControlFlow::Continue(()),
-        Err(e) => {
-            *first = Err(e);
-            ControlFlow::Break(())
+/// One mapping entry's checks: a merge key, then what is below the key and the value.
+fn check_entry(
+    key: &Node<'_>,
+    value: &Node<'_>,
+    text: &str,
+    origin: Origin,
+) -> Result<(), SyntaxError> {
+    if let Value::Scalar(s) = &key.value
+        && s.style == Style::Plain
+        && !s.tagged
+        && s.text == "<<"
+    {
+        return Err(refuse(
+            key,
+            ErrorKind::Unsupported,
+            "YAML merge key `<<`: helm-regcred edits text in place and does not merge \
+             mappings (Helm would); write the keys out"
+                .into(),
+        ));
+    }
+    check_node(key, text, origin)?;
+    check_node(value, text, origin)
+}
+
+/// [`check_node`]'s checks of a collection that is left unread, made as its children are read:
+/// they are let go then, and reading them again to check them would read a nested long
+/// collection once more per level. The result is kept with the children ([`Children`]).
+pub(crate) struct Checks<'t> {
+    first: Result<(), SyntaxError>,
+    /// A hash of each scalar key of a mapping, for the duplicate check at its end.
+    hashes: Vec<u64>,
+    text: &'t str,
+    origin: Origin,
+}
+
+fn key_hash(key: &Node<'_>) -> Option<u64> {
+    use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
+    key.as_str()
+        .map(|k| BuildHasherDefault::<DefaultHasher>::default().hash_one(k))
+}
+
+impl<'t> Checks<'t> {
+    pub(crate) fn new(text: &'t str, origin: Origin) -> Self {
+        Checks {
+            first: Ok(()),
+            hashes: Vec::new(),
+            text,
+            origin,
         }
+    }
+
+    pub(crate) fn item(&mut self, item: &Node<'_>) {
+        if self.first.is_ok() {
+            self.first = check_node(item, self.text, self.origin);
+        }
+    }
+
+    pub(crate) fn entry(&mut self, key: &Node<'_>, value: &Node<'_>) {
+        if self.first.is_ok() {
+            self.first = check_entry(key, value, self.text, self.origin);
+            self.hashes.extend(key_hash(key));
+        }
+    }
+
+    /// The result for a sequence.
+    pub(crate) fn of_items(self) -> Result<(), SyntaxError> {
+        self.first
+    }
+
+    /// The result for a mapping: its entries' checks, then a key that repeats (keys whose
+    /// hash repeats are compared by text, reading the entries again; 8 bytes a key until then,
+    /// not a kept entry of 144).
+    pub(crate) fn of_entries(mut self, entries: &Entries<'_>) -> Result<(), SyntaxError> {
+        self.first?;
+        self.hashes.sort_unstable();
+        let mut repeated: Vec<u64> = self
+            .hashes
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
+        drop(self.hashes);
+        if repeated.is_empty() {
+            return Ok(());
+        }
+        repeated.dedup();
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut refused = Ok(());
+        let _ = entries.visit(|(key, _)| {
+            let (Some(h), Some(name)) = (key_hash(key), key.as_str()) else {
+                return ControlFlow::Continue(());
+            };
+            if repeated.binary_search(&h).is_err() {
+                return ControlFlow::Continue(());
+            }
+            match seen.get(name) {
+                Some(&line) => {
+                    refused = Err(duplicate_error(line, key));
+                    ControlFlow::Break(())
+                }
+                None => {
+                    seen.insert(name.to_string(), key.line);
+                    ControlFlow::Continue(())
+                }
+            }
+        });
+        refused
     }
 }
 
-fn duplicate_error(first: &Node<'_>, again: &Node<'_>) -> SyntaxError {
+/// A child of a collection, checked as [`Checks`] does.
+pub(crate) trait Checked {
+    fn check(&self, checks: &mut Checks<'_>);
+}
+
+impl Checked for Node<'_> {
+    fn check(&self, checks: &mut Checks<'_>) {
+        checks.item(self);
+    }
+}
+
+impl Checked for (Node<'_>, Node<'_>) {
+    fn check(&self, checks: &mut Checks<'_>) {
+        checks.entry(&self.0, &self.1);
+    }
+}
+
+/// `again` repeats a key first written on line `first`.
+fn duplicate_error(first: usize, again: &Node<'_>) -> SyntaxError {
     let name = again.as_str().unwrap_or_default();
     SyntaxError {
         line: again.line,
@@ -404,7 +497,7 @@ fn duplicate_error(first: &Node<'_>, again: &Node<'_>) -> SyntaxError {
         message: format!(
             "duplicate key `{name}` (lines {} and {}): Go's YAML keeps the last, kubectl \
              refuses it; remove one",
-            first.line, again.line
+            first, again.line
         ),
         kind: ErrorKind::DuplicateKey,
     }
@@ -419,7 +512,7 @@ fn duplicate_keys(entries: &[(Node<'_>, Node<'_>)]) -> Result<(), SyntaxError> {
             if let Some(k) = key(i)
                 && let Some(j) = (0..i).find(|&j| key(j) == Some(k))
             {
-                return Err(duplicate_error(&entries[j].0, &entries[i].0));
+                return Err(duplicate_error(entries[j].0.line, &entries[i].0));
             }
         }
         return Ok(());
@@ -430,60 +523,12 @@ fn duplicate_keys(entries: &[(Node<'_>, Node<'_>)]) -> Result<(), SyntaxError> {
         if let Some(name) = k.as_str()
             && let Some(&j) = seen.get(name)
         {
-            return Err(duplicate_error(&entries[j].0, k));
+            return Err(duplicate_error(entries[j].0.line, k));
         } else if let Some(name) = k.as_str() {
             seen.insert(name, i);
         }
     }
     Ok(())
-}
-
-/// [`duplicate_keys`] of an unread mapping, without reading it into nodes: a hash of each key
-/// (8 bytes a key, not a kept entry of 144), sorted; only keys whose hash repeats are then
-/// compared by text, in a second pass that finds the same first repeat.
-fn duplicate_unread_keys<'t>(entries: &Entries<'t>) -> Result<(), SyntaxError> {
-    use std::hash::{BuildHasher as _, BuildHasherDefault, DefaultHasher};
-    let hasher = BuildHasherDefault::<DefaultHasher>::default();
-    // Keys that are not scalars are not compared (as in `duplicate_keys`).
-    let hash = |key: &Node<'_>| key.as_str().map(|k| hasher.hash_one(k));
-    let mut hashes = Vec::with_capacity(entries.len());
-    let _ = entries.visit(|(key, _)| {
-        hashes.extend(hash(key));
-        ControlFlow::Continue(())
-    });
-    hashes.sort_unstable();
-    let mut repeated: Vec<u64> = hashes
-        .windows(2)
-        .filter(|pair| pair[0] == pair[1])
-        .map(|pair| pair[0])
-        .collect();
-    drop(hashes);
-    if repeated.is_empty() {
-        return Ok(());
-    }
-    repeated.dedup();
-    let mut seen: std::collections::HashMap<String, Node<'t>> = std::collections::HashMap::new();
-    let mut refused = Ok(());
-    let _ = entries.visit(|(key, _)| {
-        let (Some(h), Some(name)) = (hash(key), key.as_str()) else {
-            return ControlFlow::Continue(());
-        };
-        if repeated.binary_search(&h).is_err() {
-            return ControlFlow::Continue(());
-        }
-        let name = name.to_string();
-        match seen.get(&name) {
-            Some(first) => {
-                refused = Err(duplicate_error(first, key));
-                ControlFlow::Break(())
-            }
-            None => {
-                seen.insert(name, key.clone());
-                ControlFlow::Continue(())
-            }
-        }
-    });
-    refused
 }
 
 /// [`parse_document`] without the fast path: libyaml-safer only, and the bare tree (what
@@ -986,6 +1031,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                 let flow = style == SequenceStyle::Flow;
                 let mut items = Vec::new();
                 let (mut len, mut last_end, mut counting) = (0, None, false);
+                let mut checks = Checks::new(self.text, self.origin);
                 let close = loop {
                     let ev = self.next()?;
                     if let EventData::SequenceEnd = ev.data {
@@ -994,10 +1040,13 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                     let item = self.node(ev, depth + 1)?;
                     last_end = Some(item.end);
                     len += 1;
-                    if !counting {
+                    if counting {
+                        checks.item(&item);
+                    } else {
                         items.push(item);
                         counting = len == UNREAD_MIN && bare && self.may_leave_unread(start, col);
                         if counting {
+                            items.iter().for_each(|item| checks.item(item));
                             items.clear();
                         }
                     }
@@ -1007,7 +1056,10 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                 };
                 let end = collection_end(flow, close, last_end, ev.end);
                 let items = if counting {
-                    Children::unread(self.region(start, line, end, flow, depth).into(), len)
+                    let region = self.region(start, line, end, flow, depth);
+                    let mut items = Children::unread(region.into(), len);
+                    items.set_checked(checks.of_items());
+                    items
                 } else {
                     Children::read(items)
                 };
@@ -1017,6 +1069,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                 let flow = style == MappingStyle::Flow;
                 let mut entries = Vec::new();
                 let (mut len, mut last_end, mut counting) = (0, None, false);
+                let mut checks = Checks::new(self.text, self.origin);
                 let close = loop {
                     let ev = self.next()?;
                     if let EventData::MappingEnd = ev.data {
@@ -1034,10 +1087,13 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                     }
                     last_end = Some(value.end);
                     len += 1;
-                    if !counting {
+                    if counting {
+                        checks.entry(&key, &value);
+                    } else {
                         entries.push((key, value));
                         counting = len == UNREAD_MIN && bare && self.may_leave_unread(start, col);
                         if counting {
+                            entries.iter().for_each(|(k, v)| checks.entry(k, v));
                             entries.clear();
                         }
                     }
@@ -1047,7 +1103,11 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                 };
                 let end = collection_end(flow, close, last_end, ev.end);
                 let entries = if counting {
-                    Children::unread(self.region(start, line, end, flow, depth).into(), len)
+                    let region = self.region(start, line, end, flow, depth);
+                    let mut entries = Children::unread(region.into(), len);
+                    let checked = checks.of_entries(&entries);
+                    entries.set_checked(checked);
+                    entries
                 } else {
                     Children::read(entries)
                 };

@@ -83,6 +83,8 @@ enum Repr<'t, T, L> {
 struct Unread<'t, L> {
     rescan: Rescan<'t>,
     len: usize,
+    /// What `check_node` says of them, found as they were read (`super::Checks`).
+    checked: Result<(), super::SyntaxError>,
     /// All of them, once someone asked for the slice.
     all: OnceCell<Vec<L>>,
     /// Entries found by key lookups, so `Node::get` can lend them out.
@@ -168,6 +170,7 @@ impl<'t, T, L> Children<'t, T, L> {
             repr: Repr::Unread(Box::new(Unread {
                 rescan,
                 len,
+                checked: Ok(()),
                 all: OnceCell::new(),
                 found: elsa::FrozenVec::new(),
             })),
@@ -186,7 +189,22 @@ impl<'t, T, L> Children<'t, T, L> {
         self.len() == 0
     }
 
-    /// Whether they are kept as nodes (as the reference parser always keeps them).
+    /// What the checks of unread children found as they were read (`Ok` for kept ones, which
+    /// are checked where they are kept).
+    pub(super) fn checked(&self) -> Result<(), super::SyntaxError> {
+        match &self.repr {
+            Repr::Read(_) => Ok(()),
+            Repr::Unread(unread) => unread.checked.clone(),
+        }
+    }
+
+    pub(super) fn set_checked(&mut self, checked: Result<(), super::SyntaxError>) {
+        if let Repr::Unread(unread) = &mut self.repr {
+            unread.checked = checked;
+        }
+    }
+
+    /// Whether they are kept as nodes.
     pub fn is_read(&self) -> bool {
         matches!(self.repr, Repr::Read(_))
     }
@@ -294,6 +312,7 @@ impl<T: Clone, L: Clone> Clone for Children<'_, T, L> {
                 Repr::Unread(unread) => Repr::Unread(Box::new(Unread {
                     rescan: unread.rescan,
                     len: unread.len,
+                    checked: unread.checked.clone(),
                     all: unread.all.clone(),
                     found: elsa::FrozenVec::new(),
                 })),

@@ -22,7 +22,7 @@ use std::ops::ControlFlow;
 use compact_str::CompactString;
 
 use super::children::{Children, Gathered, UNREAD_MIN};
-use super::{Node, Origin, Parsed, Scalar, Style, Value};
+use super::{Checked, Checks, Entries, Items, Node, Origin, Parsed, Scalar, Style, Value};
 
 /// This document needs the full parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,26 +124,60 @@ enum Keep {
     Visit,
 }
 
-/// A collection's children once read: the kept ones, or unread (`len` counted).
-fn gathered<'t, T, L>(
+/// A sequence's items once read: the kept ones, or unread (`len` counted, `checks` made).
+fn items<'t>(
     keep: Keep,
     rescan: Rescan<'t>,
     len: usize,
-    kept: Vec<T>,
-) -> Children<'t, T, L> {
+    kept: Vec<Node<'t>>,
+    checks: Checks<'_>,
+) -> Items<'t> {
     match keep {
-        Keep::Count => Children::unread(rescan.into(), len),
+        Keep::Count => {
+            let mut items = Children::unread(rescan.into(), len);
+            items.set_checked(checks.of_items());
+            items
+        }
+        _ => Children::read(kept),
+    }
+}
+
+/// [`items`] for a mapping's entries.
+fn entries<'t>(
+    keep: Keep,
+    rescan: Rescan<'t>,
+    len: usize,
+    kept: Vec<(Node<'t>, Node<'t>)>,
+    checks: Checks<'_>,
+) -> Entries<'t> {
+    match keep {
+        Keep::Count => {
+            let mut entries = Children::unread(rescan.into(), len);
+            let checked = checks.of_entries(&entries);
+            entries.set_checked(checked);
+            entries
+        }
         _ => Children::read(kept),
     }
 }
 
 /// Keep or count one more child of a collection whose kept children are `kept[base..]`;
-/// `len` counts them all. Once [`UNREAD_MIN`] are read, the kept ones are dropped and the rest
-/// only counted (read, checked and let go).
-fn gather<T>(keep: &mut Keep, len: &mut usize, kept: &mut Vec<T>, base: usize, child: T) {
-    if *keep != Keep::Count {
+/// `len` counts them all. Once [`UNREAD_MIN`] are read, the kept ones are checked and dropped,
+/// and the rest only counted: read, checked and let go.
+fn gather<T: Checked>(
+    keep: &mut Keep,
+    len: &mut usize,
+    kept: &mut Vec<T>,
+    base: usize,
+    child: T,
+    checks: &mut Checks<'_>,
+) {
+    if *keep == Keep::Count {
+        child.check(checks);
+    } else {
         kept.push(child);
         if *keep == Keep::UntilLong && *len + 1 >= UNREAD_MIN {
+            kept[base..].iter().for_each(|c| c.check(checks));
             kept.truncate(base);
             *keep = Keep::Count;
         }
@@ -483,6 +517,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
         self.enter()?;
         let base = self.entries.len();
         let mut keep = self.keep(start);
+        let mut checks = Checks::new(self.text, self.origin);
         let mut len = 0;
         let mut end;
         let next = loop {
@@ -498,7 +533,14 @@ impl<'t, 'w> Scanner<'t, 'w> {
                 self.hand_over(Gathered::Entry(key.node, value))?;
             } else {
                 let entry = (key.node, value);
-                gather(&mut keep, &mut len, &mut self.entries, base, entry);
+                gather(
+                    &mut keep,
+                    &mut len,
+                    &mut self.entries,
+                    base,
+                    entry,
+                    &mut checks,
+                );
             }
             if stop {
                 break None;
@@ -512,7 +554,8 @@ impl<'t, 'w> Scanner<'t, 'w> {
                 other => break other,
             }
         };
-        let entries = gathered(keep, rescan, len, take_from(&mut self.entries, base));
+        let kept = take_from(&mut self.entries, base);
+        let entries = entries(keep, rescan, len, kept, checks);
         let value = Value::Map {
             entries,
             flow: false,
@@ -540,6 +583,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
         self.enter()?;
         let base = self.items.len();
         let mut keep = self.keep(start);
+        let mut checks = Checks::new(self.text, self.origin);
         let mut len = 0;
         let mut end;
         let next = loop {
@@ -548,7 +592,14 @@ impl<'t, 'w> Scanner<'t, 'w> {
             if keep == Keep::Visit {
                 self.hand_over(Gathered::Item(item))?;
             } else {
-                gather(&mut keep, &mut len, &mut self.items, base, item);
+                gather(
+                    &mut keep,
+                    &mut len,
+                    &mut self.items,
+                    base,
+                    item,
+                    &mut checks,
+                );
             }
             match next {
                 Some(l) if l.indent == col && self.dash(l.content()) => {
@@ -560,7 +611,8 @@ impl<'t, 'w> Scanner<'t, 'w> {
                 other => break other,
             }
         };
-        let items = gathered(keep, rescan, len, take_from(&mut self.items, base));
+        let kept = take_from(&mut self.items, base);
+        let items = items(keep, rescan, len, kept, checks);
         let value = Value::Seq { items, flow: false };
         self.depth -= 1;
         Ok((self.node(start, end, first_line, value), next))
@@ -907,6 +959,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
         let mut rescan = self.rescan(Start::Flow { line, p });
         rescan.depth = depth;
         let mut keep = self.keep(p);
+        let mut checks = Checks::new(self.text, self.origin);
         let mut len = 0;
         let mut i = self.skip_spaces(p + 1)?;
         let mut items = Vec::new();
@@ -918,7 +971,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
                     if keep == Keep::Visit {
                         self.hand_over(Gathered::Item(item))?;
                     } else {
-                        gather(&mut keep, &mut len, &mut items, 0, item);
+                        gather(&mut keep, &mut len, &mut items, 0, item, &mut checks);
                     }
                     i = self.skip_spaces(after)?;
                 } else {
@@ -935,7 +988,14 @@ impl<'t, 'w> Scanner<'t, 'w> {
                     if keep == Keep::Visit {
                         self.hand_over(Gathered::Entry(key, value))?;
                     } else {
-                        gather(&mut keep, &mut len, &mut entries, 0, (key, value));
+                        gather(
+                            &mut keep,
+                            &mut len,
+                            &mut entries,
+                            0,
+                            (key, value),
+                            &mut checks,
+                        );
                     }
                     i = self.skip_spaces(after)?;
                 }
@@ -953,12 +1013,12 @@ impl<'t, 'w> Scanner<'t, 'w> {
         }
         let value = if close == b']' {
             Value::Seq {
-                items: gathered(keep, rescan, len, items),
+                items: self::items(keep, rescan, len, items, checks),
                 flow: true,
             }
         } else {
             Value::Map {
-                entries: gathered(keep, rescan, len, entries),
+                entries: self::entries(keep, rescan, len, entries, checks),
                 flow: true,
             }
         };
