@@ -27,8 +27,8 @@ use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle}
 mod children;
 mod fast;
 
-use children::UNREAD_MIN;
 pub use children::{Children, Entries, Items};
+use children::{Keep, gather};
 
 /// Deepest nesting of collections read; real manifests use a few dozen levels.
 const MAX_NESTING: usize = 1000;
@@ -142,8 +142,8 @@ impl<'t> Node<'t> {
         self.entry(key).map(|(_, v)| v)
     }
 
-    /// The key node and value node of `key` in a mapping. A long mapping of scalars is
-    /// searched without reading it into nodes (see [`Children`]).
+    /// The key node and value node of `key` in a mapping. A long mapping is searched without
+    /// reading it into nodes (see [`Children`]).
     pub fn entry(&self, key: &str) -> Option<(&Node<'t>, &Node<'t>)> {
         match &self.value {
             Value::Map { entries, .. } => entries
@@ -908,7 +908,6 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
         }
     }
 
-    /// Build the node that starts with `ev`. `depth` is 0 for the document root.
     /// The children of the one collection the parser reads (a [`Region`]), each handed to `f`
     /// until it breaks.
     fn children(
@@ -954,7 +953,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
         let start = start - self.origin.offset;
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
         let before = &self.text[line_start..start];
-        self.unread && before.is_ascii() && !before.contains('\r') && before.len() == col
+        before.is_ascii() && !before.contains('\r') && before.len() == col
     }
 
     /// Where the collection from `start` (on `line`) to `end` (stream offsets) is read again
@@ -989,6 +988,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
         }
     }
 
+    /// Build the node that starts with `ev`. `depth` is 0 for the document root.
     fn node(&mut self, ev: Event, depth: usize) -> Result<Node<'b>, SyntaxError> {
         // Each level is a stack frame here: refuse what no manifest needs before the stack
         // runs out (a crash would tell the user nothing).
@@ -1007,6 +1007,11 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
             EventData::SequenceStart { anchor, tag, .. }
             | EventData::MappingStart { anchor, tag, .. } => anchor.is_none() && tag.is_none(),
             _ => true,
+        };
+        let mut keep = if self.unread && bare {
+            Keep::UntilLong
+        } else {
+            Keep::All
         };
         let (value, end) = match ev.data {
             EventData::Scalar {
@@ -1030,7 +1035,7 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
             EventData::SequenceStart { style, .. } => {
                 let flow = style == SequenceStyle::Flow;
                 let mut items = Vec::new();
-                let (mut len, mut last_end, mut counting) = (0, None, false);
+                let (mut len, mut last_end) = (0, None);
                 let mut checks = Checks::new(self.text, self.origin);
                 let close = loop {
                     let ev = self.next()?;
@@ -1039,36 +1044,21 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                     }
                     let item = self.node(ev, depth + 1)?;
                     last_end = Some(item.end);
-                    len += 1;
-                    if counting {
-                        checks.item(&item);
-                    } else {
-                        items.push(item);
-                        counting = len == UNREAD_MIN && bare && self.may_leave_unread(start, col);
-                        if counting {
-                            items.iter().for_each(|item| checks.item(item));
-                            items.clear();
-                        }
-                    }
+                    let may = || self.may_leave_unread(start, col);
+                    gather(&mut keep, &mut len, &mut items, 0, item, &mut checks, may);
                     if self.stopped.is_some() {
                         break 0;
                     }
                 };
                 let end = collection_end(flow, close, last_end, ev.end);
-                let items = if counting {
-                    let region = self.region(start, line, end, flow, depth);
-                    let mut items = Children::unread(region.into(), len);
-                    items.set_checked(checks.of_items());
-                    items
-                } else {
-                    Children::read(items)
-                };
+                let region = || self.region(start, line, end, flow, depth).into();
+                let items = children::items(keep, region, len, items, checks);
                 (Value::Seq { items, flow }, end)
             }
             EventData::MappingStart { style, .. } => {
                 let flow = style == MappingStyle::Flow;
                 let mut entries = Vec::new();
-                let (mut len, mut last_end, mut counting) = (0, None, false);
+                let (mut len, mut last_end) = (0, None);
                 let mut checks = Checks::new(self.text, self.origin);
                 let close = loop {
                     let ev = self.next()?;
@@ -1086,31 +1076,24 @@ impl<'b, R: std::io::BufRead> Builder<'_, 'b, R> {
                         self.stopped = Some(kind.to_string());
                     }
                     last_end = Some(value.end);
-                    len += 1;
-                    if counting {
-                        checks.entry(&key, &value);
-                    } else {
-                        entries.push((key, value));
-                        counting = len == UNREAD_MIN && bare && self.may_leave_unread(start, col);
-                        if counting {
-                            entries.iter().for_each(|(k, v)| checks.entry(k, v));
-                            entries.clear();
-                        }
-                    }
+                    let may = || self.may_leave_unread(start, col);
+                    let entry = (key, value);
+                    gather(
+                        &mut keep,
+                        &mut len,
+                        &mut entries,
+                        0,
+                        entry,
+                        &mut checks,
+                        may,
+                    );
                     if self.stopped.is_some() {
                         break 0;
                     }
                 };
                 let end = collection_end(flow, close, last_end, ev.end);
-                let entries = if counting {
-                    let region = self.region(start, line, end, flow, depth);
-                    let mut entries = Children::unread(region.into(), len);
-                    let checked = checks.of_entries(&entries);
-                    entries.set_checked(checked);
-                    entries
-                } else {
-                    Children::read(entries)
-                };
+                let region = || self.region(start, line, end, flow, depth).into();
+                let entries = children::entries(keep, region, len, entries, checks);
                 (Value::Map { entries, flow }, end)
             }
             _ => unreachable!("node() is only called on node events"),

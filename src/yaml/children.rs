@@ -1,20 +1,20 @@
-//! A collection's children, as the tree keeps them.
+//! A collection's children, as the tree keeps them, and how both parsers gather them.
 //!
-//! Most collections keep their children as nodes. A long collection of scalars only — an
-//! `args` list of a million items, a mapping of a million labels — is only counted by the fast
-//! path: a kept node costs 72 bytes, 5 to 20 times the text of a short scalar, and such a
-//! collection is what made the tree many times larger than its input (docs/performance.md). Its
-//! children are read again from the text when someone asks: one at a time without keeping them
-//! ([`Children::visit`], and `Node::get`'s key lookups), or all at once as a slice (`Deref`),
-//! kept from then on. Every reader of the tree therefore sees the same children, read or not;
-//! only what it costs differs.
+//! Most collections keep their children as nodes. A long one — an `args` list of a million
+//! items, a mapping of a million labels, an `env` list, a `List`'s items — is only counted and
+//! checked as it is read: a kept node costs 72 bytes, 5 to 20 times the text of a short scalar,
+//! and such collections made the tree many times larger than its input (docs/performance.md).
+//! Its children are read again from the text when someone asks: one at a time without keeping
+//! them ([`Children::visit`], and `Node::get`'s key lookups), or all at once as a slice
+//! (`Deref`), kept from then on. Every reader of the tree therefore sees the same children, read
+//! or not; only what it costs differs.
 
 use std::cell::OnceCell;
 use std::fmt;
 use std::ops::{ControlFlow, Deref};
 
-use super::Node;
 use super::fast;
+use super::{Checked, Checks, Node};
 
 /// Where an unread collection is, for the parser that read it to read it again.
 #[derive(Debug, Clone, Copy)]
@@ -55,13 +55,94 @@ impl<'t> Rescan<'t> {
     }
 }
 
-/// Fewer scalars than this are kept as nodes: re-reading costs more than keeping them, and a
-/// pod spec's own short lists are looked at whole. The crate's unit tests leave nearly every
-/// collection of scalars unread, so every reader of the tree is tested on unread children.
+/// Collections with fewer children than this keep them as nodes: re-reading costs more than
+/// keeping them, and a pod spec's own short lists are looked at whole. The crate's unit tests
+/// leave nearly every collection unread, so every reader of the tree is tested on unread
+/// children.
 #[cfg(not(test))]
 pub(super) const UNREAD_MIN: usize = 64;
 #[cfg(test)]
 pub(super) const UNREAD_MIN: usize = 2;
+
+/// How a collection keeps the children it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// As nodes.
+    All,
+    /// As nodes until [`UNREAD_MIN`] of them have been read: then only counted, if it may be.
+    UntilLong,
+    /// Counted: the collection's children stay unread.
+    Count,
+    /// Handed to a re-read's visitor, not kept (the fast path's [`fast::Rescan`]).
+    Visit,
+}
+
+/// Keep or count one more child of a collection whose kept children are `kept[base..]`; `len`
+/// counts them all. Once [`UNREAD_MIN`] are read, and `may` (asked then, once) allows it, the
+/// kept ones are checked and dropped, and the rest only counted: read, checked and let go.
+pub(super) fn gather<T: Checked>(
+    keep: &mut Keep,
+    len: &mut usize,
+    kept: &mut Vec<T>,
+    base: usize,
+    child: T,
+    checks: &mut Checks<'_>,
+    may: impl FnOnce() -> bool,
+) {
+    if *keep == Keep::Count {
+        child.check(checks);
+    } else {
+        kept.push(child);
+        if *keep == Keep::UntilLong && *len + 1 >= UNREAD_MIN {
+            if may() {
+                kept[base..].iter().for_each(|c| c.check(checks));
+                kept.truncate(base);
+                *keep = Keep::Count;
+            } else {
+                *keep = Keep::All;
+            }
+        }
+    }
+    *len += 1;
+}
+
+/// A sequence's items once read: the kept ones, or unread (`len` counted, `checks` made, and
+/// where to read them again).
+pub(super) fn items<'t>(
+    keep: Keep,
+    rescan: impl FnOnce() -> Rescan<'t>,
+    len: usize,
+    kept: Vec<Node<'t>>,
+    checks: Checks<'_>,
+) -> Items<'t> {
+    match keep {
+        Keep::Count => {
+            let mut items = Children::unread(rescan(), len);
+            items.set_checked(checks.of_items());
+            items
+        }
+        _ => Children::read(kept),
+    }
+}
+
+/// [`items`] for a mapping's entries.
+pub(super) fn entries<'t>(
+    keep: Keep,
+    rescan: impl FnOnce() -> Rescan<'t>,
+    len: usize,
+    kept: Vec<(Node<'t>, Node<'t>)>,
+    checks: Checks<'_>,
+) -> Entries<'t> {
+    match keep {
+        Keep::Count => {
+            let mut entries = Children::unread(rescan(), len);
+            let checked = checks.of_entries(&entries);
+            entries.set_checked(checked);
+            entries
+        }
+        _ => Children::read(kept),
+    }
+}
 
 /// The items of a sequence.
 pub type Items<'t> = Children<'t, Node<'t>, Node<'static>>;
@@ -165,7 +246,7 @@ impl<'t, T, L> Children<'t, T, L> {
         }
     }
 
-    pub(super) fn unread(rescan: Rescan<'t>, len: usize) -> Self {
+    fn unread(rescan: Rescan<'t>, len: usize) -> Self {
         Children {
             repr: Repr::Unread(Box::new(Unread {
                 rescan,
@@ -198,7 +279,7 @@ impl<'t, T, L> Children<'t, T, L> {
         }
     }
 
-    pub(super) fn set_checked(&mut self, checked: Result<(), super::SyntaxError>) {
+    fn set_checked(&mut self, checked: Result<(), super::SyntaxError>) {
         if let Repr::Unread(unread) = &mut self.repr {
             unread.checked = checked;
         }
@@ -220,10 +301,7 @@ impl<'t, T, L> Children<'t, T, L> {
 
 impl<'t, T: Child<'t, Leaf = L>, L> Children<'t, T, L> {
     /// All of them, as nodes.
-    pub(super) fn into_vec(self) -> Vec<T>
-    where
-        L: Clone,
-    {
+    pub(super) fn into_vec(self) -> Vec<T> {
         match self.repr {
             Repr::Read(children) => children,
             Repr::Unread(unread) => unread.rescan.collect(unread.len),

@@ -21,8 +21,8 @@ use std::ops::ControlFlow;
 
 use compact_str::CompactString;
 
-use super::children::{Children, Gathered, UNREAD_MIN};
-use super::{Checked, Checks, Entries, Items, Node, Origin, Parsed, Scalar, Style, Value};
+use super::children::{Gathered, Keep, entries, gather, items};
+use super::{Checks, Node, Origin, Parsed, Scalar, Style, Value};
 
 /// This document needs the full parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ type R<T> = Result<T, Defer>;
 const MAX_DEPTH: usize = 200;
 
 /// Parse `text` (one document, ending with a line break) or defer to libyaml-safer.
-/// `unread`: long collections of scalars may be left unread (see `super::children`).
+/// `unread`: long collections may be left unread (see `super::children`).
 pub(super) fn parse<'t>(
     text: &'t str,
     origin: Origin,
@@ -111,80 +111,6 @@ impl<'t> Rescan<'t> {
     }
 }
 
-/// How a collection keeps the children it reads (see `super::children`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Keep {
-    /// As nodes.
-    All,
-    /// As nodes until [`UNREAD_MIN`] of them have been read: then only counted.
-    UntilLong,
-    /// Counted: the collection's children stay unread.
-    Count,
-    /// Handed to a re-read's visitor, not kept.
-    Visit,
-}
-
-/// A sequence's items once read: the kept ones, or unread (`len` counted, `checks` made).
-fn items<'t>(
-    keep: Keep,
-    rescan: Rescan<'t>,
-    len: usize,
-    kept: Vec<Node<'t>>,
-    checks: Checks<'_>,
-) -> Items<'t> {
-    match keep {
-        Keep::Count => {
-            let mut items = Children::unread(rescan.into(), len);
-            items.set_checked(checks.of_items());
-            items
-        }
-        _ => Children::read(kept),
-    }
-}
-
-/// [`items`] for a mapping's entries.
-fn entries<'t>(
-    keep: Keep,
-    rescan: Rescan<'t>,
-    len: usize,
-    kept: Vec<(Node<'t>, Node<'t>)>,
-    checks: Checks<'_>,
-) -> Entries<'t> {
-    match keep {
-        Keep::Count => {
-            let mut entries = Children::unread(rescan.into(), len);
-            let checked = checks.of_entries(&entries);
-            entries.set_checked(checked);
-            entries
-        }
-        _ => Children::read(kept),
-    }
-}
-
-/// Keep or count one more child of a collection whose kept children are `kept[base..]`;
-/// `len` counts them all. Once [`UNREAD_MIN`] are read, the kept ones are checked and dropped,
-/// and the rest only counted: read, checked and let go.
-fn gather<T: Checked>(
-    keep: &mut Keep,
-    len: &mut usize,
-    kept: &mut Vec<T>,
-    base: usize,
-    child: T,
-    checks: &mut Checks<'_>,
-) {
-    if *keep == Keep::Count {
-        child.check(checks);
-    } else {
-        kept.push(child);
-        if *keep == Keep::UntilLong && *len + 1 >= UNREAD_MIN {
-            kept[base..].iter().for_each(|c| c.check(checks));
-            kept.truncate(base);
-            *keep = Keep::Count;
-        }
-    }
-    *len += 1;
-}
-
 /// Only characters libyaml accepts anywhere, and none that this module leaves to it: `\r`
 /// (CRLF documents), a byte order mark inside the stream, C0/C1 control characters, and the
 /// other characters libyaml (and so Go's YAML) reads as line breaks — NEL (U+0085), LS
@@ -238,7 +164,7 @@ struct Scanner<'t, 'w> {
     depth: usize,
     /// The last column counted: line start, offset, column (see [`Scanner::column`]).
     column_memo: std::cell::Cell<(usize, usize, usize)>,
-    /// Long collections of scalars may stay unread ([`Keep::UntilLong`]).
+    /// Long collections may stay unread ([`Keep::UntilLong`]).
     unread: bool,
     /// A re-read ([`Rescan`]): the collection starting at this offset hands its children here.
     visit: Option<Visitor<'t, 'w>>,
@@ -540,6 +466,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
                     base,
                     entry,
                     &mut checks,
+                    || true,
                 );
             }
             if stop {
@@ -555,7 +482,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
             }
         };
         let kept = take_from(&mut self.entries, base);
-        let entries = entries(keep, rescan, len, kept, checks);
+        let entries = entries(keep, || rescan.into(), len, kept, checks);
         let value = Value::Map {
             entries,
             flow: false,
@@ -599,6 +526,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
                     base,
                     item,
                     &mut checks,
+                    || true,
                 );
             }
             match next {
@@ -612,7 +540,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
             }
         };
         let kept = take_from(&mut self.items, base);
-        let items = items(keep, rescan, len, kept, checks);
+        let items = items(keep, || rescan.into(), len, kept, checks);
         let value = Value::Seq { items, flow: false };
         self.depth -= 1;
         Ok((self.node(start, end, first_line, value), next))
@@ -971,7 +899,15 @@ impl<'t, 'w> Scanner<'t, 'w> {
                     if keep == Keep::Visit {
                         self.hand_over(Gathered::Item(item))?;
                     } else {
-                        gather(&mut keep, &mut len, &mut items, 0, item, &mut checks);
+                        gather(
+                            &mut keep,
+                            &mut len,
+                            &mut items,
+                            0,
+                            item,
+                            &mut checks,
+                            || true,
+                        );
                     }
                     i = self.skip_spaces(after)?;
                 } else {
@@ -995,6 +931,7 @@ impl<'t, 'w> Scanner<'t, 'w> {
                             0,
                             (key, value),
                             &mut checks,
+                            || true,
                         );
                     }
                     i = self.skip_spaces(after)?;
@@ -1013,12 +950,12 @@ impl<'t, 'w> Scanner<'t, 'w> {
         }
         let value = if close == b']' {
             Value::Seq {
-                items: self::items(keep, rescan, len, items, checks),
+                items: self::items(keep, || rescan.into(), len, items, checks),
                 flow: true,
             }
         } else {
             Value::Map {
-                entries: self::entries(keep, rescan, len, entries, checks),
+                entries: self::entries(keep, || rescan.into(), len, entries, checks),
                 flow: true,
             }
         };
